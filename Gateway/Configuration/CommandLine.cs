@@ -1,0 +1,132 @@
+using System.Text;
+
+namespace Polymur.Gateway.Configuration;
+
+/// <summary>What the command line asked for.</summary>
+internal enum CommandKind
+{
+    Run,
+    Help,
+    Version,
+    Error,
+}
+
+internal sealed record CommandLineResult(CommandKind Kind, GatewayOptions? Options, string? Error, IReadOnlyList<string> Positionals);
+
+/// <summary>
+/// Flags first, then <c>POLYMUR_GW_*</c> for anything the command line did not set. Accepts <c>-flag value</c>,
+/// <c>-flag=value</c>, <c>--flag value</c> and bare booleans, as Go's flag package does; unlike the
+/// original, a value that does not parse is an error naming the flag and its env var.
+/// </summary>
+internal static class CommandLine
+{
+    public const int UsageExitCode = 2;
+
+    public static CommandLineResult Parse(IReadOnlyList<string> args, Func<string, string?> getEnv)
+    {
+        var fromArgs = new Dictionary<string, string>(StringComparer.Ordinal);
+        var positionals = new List<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (arg == "--")
+            {
+                positionals.AddRange(args.Skip(i + 1));
+                break;
+            }
+            if (arg.Length < 2 || arg[0] != '-' || positionals.Count > 0)
+            {
+                positionals.Add(arg);
+                continue;
+            }
+            string body = arg[1] == '-' ? arg[2..] : arg[1..];
+            string name = body;
+            string? value = null;
+            int eq = body.IndexOf('=');
+            if (eq >= 0)
+            {
+                name = body[..eq];
+                value = body[(eq + 1)..];
+            }
+            if (name is "h" or "help")
+                return new(CommandKind.Help, null, null, positionals);
+            if (name == "version")
+                return new(CommandKind.Version, null, null, positionals);
+            var flag = Flags.Find(name);
+            if (flag is null)
+                return Fail($"unknown flag -{name} (see -help)");
+            if (value is null)
+            {
+                if (flag.IsBoolean)
+                    value = "true";
+                else if (i + 1 < args.Count)
+                    value = args[++i];
+                else
+                    return Fail($"flag -{name} needs a value [{flag.EnvVar}]");
+            }
+            fromArgs[name] = value;
+        }
+
+        var options = new GatewayOptions();
+        foreach (var flag in Flags.All)
+        {
+            bool fromCommandLine = fromArgs.TryGetValue(flag.Name, out string? raw);
+            if (!fromCommandLine)
+                raw = getEnv(flag.EnvVar);
+            if (raw is null)
+                continue;
+            try
+            {
+                options = flag.Apply(options, raw);
+            }
+            catch (FormatException e)
+            {
+                string source = fromCommandLine ? $"-{flag.Name}" : flag.EnvVar;
+                return Fail($"invalid value \"{raw}\" for {source} (-{flag.Name} / {flag.EnvVar}): {e.Message}");
+            }
+        }
+
+        string? problem = Validate(options);
+        return problem is null ? new(CommandKind.Run, options, null, positionals) : Fail(problem);
+
+        CommandLineResult Fail(string message) => new(CommandKind.Error, null, message, positionals);
+    }
+
+    /// <summary>Rules that span flags. Each message names every flag involved and its env var.</summary>
+    private static string? Validate(GatewayOptions o)
+    {
+        if ((o.CertPath is null) != (o.KeyPath is null))
+            return o.CertPath is null
+                ? "-key (POLYMUR_GW_KEY) is set but -cert (POLYMUR_GW_CERT) is not: HTTPS needs both"
+                : "-cert (POLYMUR_GW_CERT) is set but -key (POLYMUR_GW_KEY) is not: HTTPS needs both";
+        if (o.CertPath is not null && !File.Exists(o.CertPath))
+            return $"-cert (POLYMUR_GW_CERT): file not found: {o.CertPath}";
+        if (o.KeyPath is not null && !File.Exists(o.KeyPath))
+            return $"-key (POLYMUR_GW_KEY): file not found: {o.KeyPath}";
+        if (o.HttpsEnabled && o.HttpPort != 0 && o.HttpPort == o.HttpsPort)
+            return "-listen-http-port (POLYMUR_GW_LISTEN_HTTP_PORT) and -listen-https-port (POLYMUR_GW_LISTEN_HTTPS_PORT) are the same port";
+        if (o.MaxLineLength > o.MaxBatchSize)
+            return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
+        return null;
+    }
+
+    /// <summary>The help text, in the layout of Go's flag package that the seed README shows.</summary>
+    public static string HelpText()
+    {
+        var sb = new StringBuilder();
+        sb.Append("Usage of polymur-gateway:\n");
+        sb.Append("  polymur-gateway [flags]\n\n");
+        foreach (var flag in Flags.All)
+        {
+            sb.Append("  -").Append(flag.Name);
+            if (!flag.IsBoolean)
+                sb.Append(' ').Append(flag.Kind);
+            sb.Append("\n        ").Append(flag.Help).Append(" [").Append(flag.EnvVar).Append(']');
+            if (flag.Default.Length > 0)
+                sb.Append(" (default \"").Append(flag.Default).Append("\")");
+            sb.Append('\n');
+        }
+        sb.Append("\nEvery flag can also be set by its environment variable; the command line wins.\n");
+        return sb.ToString();
+    }
+}

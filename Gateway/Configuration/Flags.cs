@@ -1,0 +1,135 @@
+using System.Collections.Immutable;
+using System.Globalization;
+
+namespace Polymur.Gateway.Configuration;
+
+/// <summary>Every flag the gateway takes, in help order. The original's flags keep their names and defaults.</summary>
+internal static class Flags
+{
+    private static readonly GatewayOptions Defaults = new();
+
+    public static readonly ImmutableArray<FlagDefinition> All =
+    [
+        new() { Name = "api-addr", Kind = "string", Default = Defaults.ApiAddress.ToString(),
+            Help = "Admin API listen address (host:port)",
+            Apply = (o, v) => o with { ApiAddress = Endpoint(v) } },
+        new() { Name = "cert", Kind = "string", Default = "",
+            Help = "TLS certificate, PEM (HTTPS starts only with both -cert and -key)",
+            Apply = (o, v) => o with { CertPath = NonEmptyOrNull(v) } },
+        new() { Name = "console-out", Kind = "", Default = "",
+            Help = "Dump output to console (stdout) instead of the destinations",
+            Apply = (o, v) => o with { ConsoleOut = Bool(v) } },
+        new() { Name = "destinations", Kind = "string", Default = "",
+            Help = "Comma-delimited list of host:port[:instance] destinations",
+            Apply = (o, v) => o with { Destinations = DestinationList(v) } },
+        new() { Name = "dev-mode", Kind = "", Default = "",
+            Help = "Dev mode: disables the Consul API key store; accepts only the key '123' (name 'dev')",
+            Apply = (o, v) => o with { DevMode = Bool(v) } },
+        new() { Name = "distribution", Kind = "string", Default = "broadcast",
+            Help = "Destination distribution method: broadcast",
+            Apply = (o, v) => o with { Distribution = DistributionValue(v) } },
+        new() { Name = "drain-timeout", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.DrainTimeout),
+            Help = "On SIGTERM/SIGINT, how long to keep delivering queued points before exiting",
+            Apply = (o, v) => o with { DrainTimeout = Duration(v) } },
+        new() { Name = "incoming-queue-cap", Kind = "int", Default = Int(Defaults.IncomingQueueCap),
+            Help = "In-flight batch capacity: batches accepted but not yet written to every destination",
+            Apply = (o, v) => o with { IncomingQueueCap = PositiveInt(v) } },
+        new() { Name = "key", Kind = "string", Default = "",
+            Help = "TLS private key, PEM",
+            Apply = (o, v) => o with { KeyPath = NonEmptyOrNull(v) } },
+        new() { Name = "key-prefix", Kind = "", Default = "",
+            Help = "If enabled, prepends all metrics with the origin polymur-proxy API key's name",
+            Apply = (o, v) => o with { KeyPrefix = Bool(v) } },
+        new() { Name = "listen-addr", Kind = "string", Default = "",
+            Help = "Polymur-gateway listen address (empty: all interfaces)",
+            Apply = (o, v) => o with { ListenAddress = ListenHost(v) } },
+        new() { Name = "listen-http-port", Kind = "string", Default = Int(Defaults.HttpPort),
+            Help = "Polymur-gateway listen port (http)",
+            Apply = (o, v) => o with { HttpPort = Port(v, Defaults.HttpPort) } },
+        new() { Name = "listen-https-port", Kind = "string", Default = Int(Defaults.HttpsPort),
+            Help = "Polymur-gateway listen port (https)",
+            Apply = (o, v) => o with { HttpsPort = Port(v, Defaults.HttpsPort) } },
+        new() { Name = "max-batch-size", Kind = "size", Default = ValueParsers.FormatSize(Defaults.MaxBatchSize),
+            Help = "Largest batch after gunzip; larger is answered 413 (stops gzip bombs)",
+            Apply = (o, v) => o with { MaxBatchSize = Size(v, max: int.MaxValue - 1) } },
+        new() { Name = "max-body-size", Kind = "size", Default = ValueParsers.FormatSize(Defaults.MaxBodySize),
+            Help = "Largest request body as sent (compressed); larger is answered 413",
+            Apply = (o, v) => o with { MaxBodySize = Size(v, max: long.MaxValue) } },
+        new() { Name = "max-line-length", Kind = "size", Default = Int(Defaults.MaxLineLength),
+            Help = "Longest metric line; longer lines are dropped and counted as invalid",
+            Apply = (o, v) => o with { MaxLineLength = (int)Size(v, max: 1 << 24) } },
+        new() { Name = "metrics-flush", Kind = "int", Default = "0",
+            Help = "Graphite flush interval for runtime metrics in seconds (0 is disabled)",
+            Apply = (o, v) => o with { MetricsFlushSeconds = NonNegativeInt(v) } },
+        new() { Name = "outgoing-queue-cap", Kind = "int", Default = Int(Defaults.OutgoingQueueCap),
+            Help = "In-flight message queue capacity per destination (number of data points)",
+            Apply = (o, v) => o with { OutgoingQueueCap = PositiveInt(v) } },
+        new() { Name = "stat-addr", Kind = "string", Default = Defaults.StatAddress.ToString(),
+            Help = "Stats listen address (host:port)",
+            Apply = (o, v) => o with { StatAddress = Endpoint(v) } },
+    ];
+
+    public static FlagDefinition? Find(string name)
+    {
+        foreach (var flag in All)
+        {
+            if (flag.Name == name)
+                return flag;
+        }
+        return null;
+    }
+
+    private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string? NonEmptyOrNull(string v) => v.Length == 0 ? null : v;
+
+    private static bool Bool(string v) =>
+        ValueParsers.TryParseBool(v, out bool b) ? b : throw new FormatException("not a boolean (true or false)");
+
+    private static int PositiveInt(string v) =>
+        int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new FormatException("not a positive whole number");
+
+    private static int NonNegativeInt(string v) =>
+        int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : throw new FormatException("not a whole number of seconds (0 or more)");
+
+    // The original treated an empty port as its default; keep that, refuse anything else that is not a port.
+    private static int Port(string v, int fallback) =>
+        v.Length == 0 ? fallback : ValueParsers.TryParsePort(v, out int p) ? p : throw new FormatException("not a port number (0-65535)");
+
+    private static ListenEndpoint Endpoint(string v) =>
+        ListenEndpoint.TryParse(v, out var e) ? e! : throw new FormatException("not a host:port listen address");
+
+    private static string ListenHost(string v)
+    {
+        if (v.Length == 0 || v == "localhost" || System.Net.IPAddress.TryParse(v.Trim('[', ']'), out _))
+            return v.Trim('[', ']');
+        throw new FormatException("not an IP address or 'localhost' (empty means all interfaces)");
+    }
+
+    private static long Size(string v, long max) =>
+        ValueParsers.TryParseSize(v, out long n) && n > 0 && n <= max ? n : throw new FormatException($"not a size in bytes between 1 and {max} (suffixes KiB, MiB, GiB)");
+
+    private static TimeSpan Duration(string v) =>
+        ValueParsers.TryParseDuration(v, out var d) ? d : throw new FormatException("not a duration (Go syntax: 500ms, 10s, 1m)");
+
+    private static Distribution DistributionValue(string v) => v switch
+    {
+        "broadcast" => Distribution.Broadcast,
+        _ => throw new FormatException("unknown distribution (valid: broadcast)"),
+    };
+
+    private static ImmutableArray<DestinationAddress> DestinationList(string v)
+    {
+        var list = ImmutableArray.CreateBuilder<DestinationAddress>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var part in v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!DestinationAddress.TryParse(part, out var d, out string error))
+                throw new FormatException(error);
+            if (!seen.Add(d!.Name))
+                throw new FormatException($"'{d.Name}' is listed twice");
+            list.Add(d);
+        }
+        return list.ToImmutable();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Collections.Immutable;
+
+namespace Polymur.Gateway.Configuration;
+
+/// <summary>How lines are spread over the destinations.</summary>
+public enum Distribution
+{
+    /// <summary>Every line to every destination.</summary>
+    Broadcast,
+}
+
+/// <summary>
+/// Everything the gateway was told at start-up, validated once. Immutable: the running gateway never
+/// re-reads flags or the environment. Defaults are the original's, plus the limits it lacked.
+/// </summary>
+public sealed record GatewayOptions
+{
+    public string ListenAddress { get; init; } = "";
+    public int HttpPort { get; init; } = 80;
+    public int HttpsPort { get; init; } = 443;
+    public string? CertPath { get; init; }
+    public string? KeyPath { get; init; }
+    public ListenEndpoint ApiAddress { get; init; } = new("localhost", 2030);
+    public ListenEndpoint StatAddress { get; init; } = new("localhost", 2020);
+    public ImmutableArray<DestinationAddress> Destinations { get; init; } = [];
+    public Distribution Distribution { get; init; } = Distribution.Broadcast;
+    public int IncomingQueueCap { get; init; } = 32768;
+    public int OutgoingQueueCap { get; init; } = 4096;
+    public int MetricsFlushSeconds { get; init; }
+    public bool ConsoleOut { get; init; }
+    public bool DevMode { get; init; }
+    public bool KeyPrefix { get; init; }
+
+    /// <summary>Largest request body accepted, as sent (compressed).</summary>
+    public long MaxBodySize { get; init; } = 16L << 20;
+
+    /// <summary>Largest batch once gunzipped. Enforced while inflating: this is what stops a gzip bomb.</summary>
+    public long MaxBatchSize { get; init; } = 64L << 20;
+
+    /// <summary>Longest line accepted; longer lines are dropped and counted as invalid.</summary>
+    public int MaxLineLength { get; init; } = 8192;
+
+    /// <summary>How long SIGTERM waits for queued points to reach the destinations.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public bool HttpsEnabled => CertPath is not null && KeyPath is not null;
+}

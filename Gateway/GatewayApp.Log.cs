@@ -1,0 +1,19 @@
+namespace Polymur.Gateway;
+
+public sealed partial class GatewayApp
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Address}")]
+    private partial void LogListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "polymur-gateway started: {Destinations} destinations, distribution {Distribution}, key prefix {KeyPrefix}")]
+    private partial void LogStarted(int destinations, string distribution, bool keyPrefix);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No API key source: every key is refused. Use -dev-mode (key '123'); the Consul key store is not wired yet")]
+    private partial void LogNoKeySource();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: no new batches; draining {Queued} queued points for up to {Seconds}s")]
+    private partial void LogDraining(long queued, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped: {Delivered} points delivered, {Dropped} dropped in all")]
+    private partial void LogStopped(long delivered, long dropped);
+}

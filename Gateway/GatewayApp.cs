@@ -1,0 +1,180 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging.Console;
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Ingest;
+using Polymur.Gateway.Keys;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Routing;
+using Polymur.Gateway.Telemetry;
+
+namespace Polymur.Gateway;
+
+/// <summary>What the host process provides, so tests can run the real gateway in-process.</summary>
+public sealed class GatewayAppSettings
+{
+    /// <summary>Where -console-out writes lines.</summary>
+    public Stream Stdout { get; init; } = Console.OpenStandardOutput();
+
+    /// <summary>Replaces the key source (tests use a fixed key set; the app uses dev mode or Consul).</summary>
+    public IKeyCache? Keys { get; init; }
+
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    internal WriterOptions Writers { get; init; } = new();
+
+    public TimeSpan DropReportInterval { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// The composition root: builds every part from the options and wires them together. Nothing here is
+/// static or global, so several gateways can run in one process (the tests do).
+/// </summary>
+public sealed partial class GatewayApp : IAsyncDisposable
+{
+    private readonly WebApplication _web;
+    private readonly GatewayOptions _options;
+    private readonly ILogger<GatewayApp> _log;
+    private readonly TimeSpan _dropReportInterval;
+    private bool _stopped;
+
+    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, DestinationSet destinations, IngestCounters counters, InflightBatches inflight)
+    {
+        _web = web;
+        _options = options;
+        _dropReportInterval = settings.DropReportInterval;
+        Destinations = destinations;
+        Counters = counters;
+        Inflight = inflight;
+        _log = web.Services.GetRequiredService<ILogger<GatewayApp>>();
+    }
+
+    public DestinationSet Destinations { get; }
+
+    public IngestCounters Counters { get; }
+
+    public InflightBatches Inflight { get; }
+
+    /// <summary>The bound ingest addresses, as URLs (http:// and https://), with real ports when 0 was asked for.</summary>
+    public IReadOnlyList<string> Addresses =>
+        _web.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    public static GatewayApp Create(GatewayOptions options, GatewayAppSettings settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        ConfigureLogging(builder.Logging);
+        settings.ConfigureLogging?.Invoke(builder.Logging);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        var certificate = options.HttpsEnabled ? X509Certificate2.CreateFromPemFile(options.CertPath!, options.KeyPath) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxBodySize;
+            Listen(kestrel, options.ListenAddress, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+            if (certificate is not null)
+            {
+                Listen(kestrel, options.ListenAddress, options.HttpsPort, listen =>
+                {
+                    // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate);
+                });
+            }
+        });
+
+        var web = builder.Build();
+        var loggers = web.Services.GetRequiredService<ILoggerFactory>();
+        var counters = new IngestCounters();
+        var inflight = new InflightBatches(options.IncomingQueueCap);
+        var destinations = DestinationSet.Create(options, settings.Writers, settings.Stdout, loggers);
+        var keys = settings.Keys ?? (options.DevMode ? StaticKeyCache.DevMode() : new StaticKeyCache(KeySnapshot.Empty));
+        var router = new BroadcastRouter(destinations);
+        var ingest = new IngestHandler(
+            keys,
+            new GzipBatchDecoder(options.MaxBatchSize),
+            router,
+            destinations,
+            inflight,
+            counters,
+            new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength),
+            loggers.CreateLogger<IngestHandler>());
+
+        // The original accepted any method on these exact paths.
+        web.Map("/ping", ingest.PingAsync);
+        web.Map("/ingest", ingest.IngestAsync);
+
+        var app = new GatewayApp(web, options, settings, destinations, counters, inflight);
+        if (settings.Keys is null && !options.DevMode)
+            app.LogNoKeySource();
+        return app;
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        // Logs go to stderr: stdout carries metric lines under -console-out.
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)
+    {
+        if (host.Length == 0)
+            kestrel.ListenAnyIP(port, configure);
+        else if (host == "localhost" && port != 0)
+            kestrel.ListenLocalhost(port, configure);
+        else
+            kestrel.Listen(host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host), port, configure);
+    }
+
+    public async Task StartAsync(CancellationToken cancel = default)
+    {
+        Destinations.Start(_dropReportInterval);
+        await _web.StartAsync(cancel);
+        foreach (var address in Addresses)
+            LogListening(address);
+        LogStarted(Destinations.Current.Length, _options.Distribution.ToString().ToLowerInvariant(), _options.KeyPrefix);
+    }
+
+    /// <summary>Stops accepting (in-flight requests finish), then drains the queues for up to the drain timeout.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+            return;
+        _stopped = true;
+        await _web.StopAsync();
+        long queued = Destinations.Current.Sum(d => d.QueuedPoints);
+        LogDraining(queued, _options.DrainTimeout.TotalSeconds);
+        await Destinations.DrainAsync(_options.DrainTimeout);
+        LogStopped(Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));
+    }
+
+    /// <summary>Runs until SIGTERM or SIGINT, drains, and returns the process exit code.</summary>
+    public async Task<int> RunAsync()
+    {
+        await StartAsync();
+        var lifetime = _web.Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopping = new TaskCompletionSource();
+        using (lifetime.ApplicationStopping.Register(() => stopping.TrySetResult()))
+            await stopping.Task;
+        await StopAsync();
+        return 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _web.DisposeAsync();
+    }
+}

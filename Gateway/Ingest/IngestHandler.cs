@@ -1,0 +1,162 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Polymur.Gateway.Keys;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Parsing;
+using Polymur.Gateway.Routing;
+using Polymur.Gateway.Telemetry;
+
+namespace Polymur.Gateway.Ingest;
+
+/// <summary>
+/// <c>/ping</c> and <c>/ingest</c>, answered as the original did. The key is checked before any of the
+/// body is read. A batch is answered 200 only once its lines are in the destination queues.
+/// </summary>
+internal sealed partial class IngestHandler(
+    IKeyCache keys,
+    GzipBatchDecoder decoder,
+    IBatchRouter router,
+    DestinationSet destinations,
+    InflightBatches inflight,
+    IngestCounters counters,
+    IngestOptions options,
+    ILogger<IngestHandler> log)
+{
+    public const string KeyHeader = "X-Polymur-Key";
+
+    private readonly LogLimiter _refusalLog = new(TimeSpan.FromSeconds(5));
+
+    public Task PingAsync(HttpContext context)
+    {
+        if (!TryAuthorize(context, out string keyName))
+            return RefuseKeyAsync(context);
+        LogPing(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName);
+        return Responses.WriteAsync(context, StatusCodes.Status200OK, Responses.KeyValid);
+    }
+
+    public async Task IngestAsync(HttpContext context)
+    {
+        if (!TryAuthorize(context, out string keyName))
+        {
+            await RefuseKeyAsync(context);
+            return;
+        }
+        var request = context.Request;
+        if (request.ContentLength > options.MaxBodySize)
+        {
+            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+            return;
+        }
+
+        DecodedBatch decoded;
+        try
+        {
+            decoded = await decoder.DecodeAsync(request.BodyReader, request.ContentLength, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+            return;
+        }
+        catch (BadHttpRequestException)
+        {
+            // The body itself was broken on the wire (bad chunking, shorter than Content-Length).
+            await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
+            return;
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return; // The client went away; it has no batch to be told about.
+        }
+
+        switch (decoded.Status)
+        {
+            case DecodeStatus.Malformed:
+                LogMalformed(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName);
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
+                return;
+            case DecodeStatus.TooLarge:
+                await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes after gunzip (-max-batch-size)\n");
+                return;
+        }
+
+        ParseCounts parsed = Parse(decoded, keyName, out byte[] lines, out int length);
+        int status = Dispatch(lines, length, parsed);
+        if (status != StatusCodes.Status200OK)
+        {
+            await RefuseAsync(context, status, destinations.Current.IsEmpty
+                ? "no destinations to deliver to\n"
+                : $"gateway busy: {inflight.Capacity} batches in flight (-incoming-queue-cap)\n");
+            return;
+        }
+        counters.AddAccepted(parsed.Valid, parsed.Invalid, parsed.TooLong);
+        if (log.IsEnabled(LogLevel.Debug))
+            LogBatch(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, parsed.Valid, parsed.Invalid + parsed.TooLong, decoded.Members);
+        await Responses.WriteAsync(context, StatusCodes.Status200OK, Responses.BatchReceived);
+    }
+
+    /// <summary>Validates and compacts (or prefixes) the lines; the decoded buffer is consumed.</summary>
+    private ParseCounts Parse(in DecodedBatch decoded, string keyName, out byte[] lines, out int length)
+    {
+        if (!options.KeyPrefix)
+        {
+            lines = decoded.Buffer;
+            return LineSplitter.CompactInPlace(decoded.Buffer, decoded.Length, options.MaxLineLength, out length);
+        }
+        Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
+        prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
+        lines = ArrayPool<byte>.Shared.Rent(decoded.Length + decoded.Length / 4 + 64);
+        var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, ref lines, out length);
+        decoded.ReturnBuffer();
+        return counts;
+    }
+
+    /// <summary>Queues the lines; returns 200, or 503 when they cannot be taken. Owns <paramref name="lines"/>.</summary>
+    private int Dispatch(byte[] lines, int length, ParseCounts parsed)
+    {
+        if (parsed.Valid == 0)
+        {
+            // Empty batches (a proxy's idle flush) and all-invalid ones: nothing to route.
+            ArrayPool<byte>.Shared.Return(lines);
+            return StatusCodes.Status200OK;
+        }
+        if (destinations.Current.IsEmpty || !inflight.TryAcquire())
+        {
+            ArrayPool<byte>.Shared.Return(lines);
+            return StatusCodes.Status503ServiceUnavailable;
+        }
+        var batch = new Batch(lines, length, parsed.Valid, inflight.Release);
+        router.Route(batch);
+        batch.Release();
+        return StatusCodes.Status200OK;
+    }
+
+    private bool TryAuthorize(HttpContext context, out string keyName)
+    {
+        var values = context.Request.Headers[KeyHeader];
+        if (values.Count == 1 && keys.TryGetName(values[0], out keyName))
+            return true;
+        keyName = "";
+        if (_refusalLog.TryEnter(out long suppressed))
+            LogInvalidKey(ClientAddress.Peer(context), ClientAddress.Forwarded(context), KeyRedaction.Redact(values.Count == 0 ? "" : values[0]), suppressed);
+        return false;
+    }
+
+    // The seed says a proxy with a bad key is "disconnected": answer, then close the connection.
+    private Task RefuseKeyAsync(HttpContext context)
+    {
+        counters.AddRefused(StatusCodes.Status401Unauthorized);
+        return Responses.WriteAsync(context, StatusCodes.Status401Unauthorized, Responses.InvalidKey, close: true);
+    }
+
+    private Task RefuseAsync(HttpContext context, int status, string body, bool close = false) =>
+        RefuseAsync(context, status, Encoding.UTF8.GetBytes(body), close);
+
+    private Task RefuseAsync(HttpContext context, int status, byte[] body, bool close = false)
+    {
+        counters.AddRefused(status);
+        return Responses.WriteAsync(context, status, body, close);
+    }
+}

@@ -1,0 +1,28 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Polymur.Gateway.Ingest;
+
+/// <summary>The exact answers a polymur-proxy expects (see polymur-wire-facts.md), and our limit answers.</summary>
+internal static class Responses
+{
+    public static readonly byte[] KeyValid = "key is valid\n"u8.ToArray();
+    public static readonly byte[] InvalidKey = "invalid key"u8.ToArray();
+    public static readonly byte[] BatchReceived = "Batch Received\n"u8.ToArray();
+    public static readonly byte[] BatchMalformed = "Batch Malformed\n"u8.ToArray();
+
+    public static Task WriteAsync(HttpContext context, int status, byte[] body, bool close = false)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.ContentLength = body.Length;
+        // Connection is an HTTP/1.x header; HTTP/2 forbids it.
+        if (close && context.Request.Protocol is "HTTP/1.1" or "HTTP/1.0")
+            response.Headers.Connection = "close";
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    public static Task WriteAsync(HttpContext context, int status, string body, bool close = false) =>
+        WriteAsync(context, status, Encoding.UTF8.GetBytes(body), close);
+}

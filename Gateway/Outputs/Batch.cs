@@ -1,0 +1,47 @@
+using System.Buffers;
+
+namespace Polymur.Gateway.Outputs;
+
+/// <summary>
+/// Valid lines ready to send, each ending in LF, in a pooled buffer. Shared by reference: broadcast puts
+/// one batch in every destination's queue, and the last destination to finish with it returns the buffer.
+/// </summary>
+public sealed class Batch
+{
+    private readonly byte[] _buffer;
+    private readonly Action? _onFree;
+    private int _references = 1;
+
+    /// <param name="buffer">A buffer rented from <see cref="ArrayPool{T}.Shared"/>; the batch now owns it.</param>
+    /// <param name="onFree">Runs once, when the last reference is released.</param>
+    public Batch(byte[] buffer, int length, int points, Action? onFree = null)
+    {
+        _buffer = buffer;
+        Length = length;
+        Points = points;
+        _onFree = onFree;
+    }
+
+    public int Length { get; }
+
+    public int Points { get; }
+
+    public ArraySegment<byte> Data => new(_buffer, 0, Length);
+
+    /// <summary>Adds references before handing the batch to more holders.</summary>
+    public void Retain(int count) => Interlocked.Add(ref _references, count);
+
+    public void Release()
+    {
+        int left = Interlocked.Decrement(ref _references);
+        if (left == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _onFree?.Invoke();
+        }
+        else if (left < 0)
+        {
+            throw new InvalidOperationException("Batch released more often than retained");
+        }
+    }
+}

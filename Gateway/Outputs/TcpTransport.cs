@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using Polymur.Gateway.Configuration;
+
+namespace Polymur.Gateway.Outputs;
+
+/// <summary>Plaintext TCP to a Graphite daemon. The name is resolved on every connect, so DNS changes apply.</summary>
+internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTimeout) : IOutputTransport
+{
+    public async ValueTask<IOutputConnection> ConnectAsync(CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(dialTimeout);
+        IPAddress[] addresses = IPAddress.TryParse(address.Host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(address.Host, timeout.Token);
+        if (addresses.Length == 0)
+            throw new SocketException((int)SocketError.HostNotFound);
+
+        var socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(addresses[0], address.Port), timeout.Token);
+            return new Connection(socket);
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"connect timed out after {dialTimeout.TotalSeconds:0.#}s");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Connection : IOutputConnection
+    {
+        private readonly Socket _socket;
+
+        public Connection(Socket socket)
+        {
+            _socket = socket;
+            Closed = WatchForCloseAsync();
+        }
+
+        public Task Closed { get; }
+
+        public async ValueTask SendAsync(IList<ArraySegment<byte>> buffers, CancellationToken cancel)
+        {
+            // Socket.SendAsync on a stream socket returns only once every byte is with the kernel.
+            using var registration = cancel.Register(static s => ((Socket)s!).Dispose(), _socket);
+            await _socket.SendAsync(buffers, SocketFlags.None);
+        }
+
+        // A Graphite daemon never sends, so any completed read means it closed or reset: the writer then
+        // reconnects before its next write instead of losing that write into a dead socket.
+        private async Task WatchForCloseAsync()
+        {
+            var buffer = new byte[1];
+            try
+            {
+                while (await _socket.ReceiveAsync(buffer, SocketFlags.None) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _socket.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Buffers;
+
+namespace Polymur.Gateway.Parsing;
+
+/// <summary>
+/// Splits a gunzipped batch on LF (a vectorized search), validates each line, and writes the valid ones,
+/// each with exactly one LF, to the output. Nothing is allocated per line.
+/// </summary>
+internal static class LineSplitter
+{
+    /// <summary>
+    /// Compacts the valid lines of <c>buffer[..length]</c> in place. The buffer needs one byte spare past
+    /// <paramref name="length"/> for a final line that has no LF (kept whole, unlike the original).
+    /// When every line is already clean, nothing moves: the decompressed buffer is sent as it is.
+    /// </summary>
+    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, out int outputLength)
+    {
+        int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
+        while (read < length)
+        {
+            var rest = buffer[read..length];
+            int lf = rest.IndexOf((byte)'\n');
+            var line = lf < 0 ? rest : rest[..lf];
+            int next = read + line.Length + 1;
+            if (line.Length > maxLineLength)
+            {
+                tooLong++;
+            }
+            else
+            {
+                switch (GraphiteLine.Check(line, out int start, out int len, out _))
+                {
+                    case LineVerdict.Valid:
+                        int from = read + start;
+                        if (from != write)
+                            buffer.Slice(from, len).CopyTo(buffer[write..]);
+                        write += len;
+                        buffer[write++] = (byte)'\n';
+                        valid++;
+                        break;
+                    case LineVerdict.Invalid:
+                        invalid++;
+                        break;
+                }
+            }
+            read = next;
+        }
+        outputLength = write;
+        return new ParseCounts(valid, invalid, tooLong);
+    }
+
+    /// <summary>
+    /// Writes <c>prefix.line</c> for every valid line into <paramref name="output"/>, a pooled buffer that
+    /// is swapped for a larger one when it fills (the old one goes back to the pool).
+    /// </summary>
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, ref byte[] output, out int outputLength)
+    {
+        int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
+        while (read < input.Length)
+        {
+            var rest = input[read..];
+            int lf = rest.IndexOf((byte)'\n');
+            var line = lf < 0 ? rest : rest[..lf];
+            read += line.Length + 1;
+            if (line.Length > maxLineLength)
+            {
+                tooLong++;
+                continue;
+            }
+            var verdict = GraphiteLine.Check(line, out int start, out int len, out _);
+            if (verdict == LineVerdict.Invalid)
+                invalid++;
+            if (verdict != LineVerdict.Valid)
+                continue;
+
+            int needed = prefix.Length + 1 + len + 1;
+            if (output.Length - write < needed)
+                Grow(ref output, write, needed);
+            var dest = output.AsSpan(write);
+            prefix.CopyTo(dest);
+            dest[prefix.Length] = (byte)'.';
+            line.Slice(start, len).CopyTo(dest[(prefix.Length + 1)..]);
+            dest[needed - 1] = (byte)'\n';
+            write += needed;
+            valid++;
+        }
+        outputLength = write;
+        return new ParseCounts(valid, invalid, tooLong);
+    }
+
+    private static void Grow(ref byte[] output, int used, int needed)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(output.Length * 2, used + needed));
+        output.AsSpan(0, used).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(output);
+        output = bigger;
+    }
+}
