@@ -102,7 +102,16 @@ public sealed partial class GatewayApp : IAsyncDisposable
             new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength),
             loggers.CreateLogger<IngestHandler>());
 
-        // The original accepted any method on these exact paths.
+        // The original accepted any method on these exact paths; routing alone would also take "/ingest/".
+        web.Use((context, next) =>
+        {
+            if (context.Request.Path.Value is { Length: > 1 } path && path.EndsWith('/'))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+            return next(context);
+        });
         web.Map("/ping", ingest.PingAsync);
         web.Map("/ingest", ingest.IngestAsync);
 

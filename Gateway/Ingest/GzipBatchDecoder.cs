@@ -62,7 +62,8 @@ internal sealed class GzipBatchDecoder(long maxBatchSize)
     private int InitialCapacity(long? contentLength)
     {
         long guess = contentLength is > 0 ? contentLength.Value * TypicalRatio : MinInitialBuffer;
-        return (int)Math.Clamp(guess, MinInitialBuffer, maxBatchSize + 1);
+        // Never more than the limit allows, even when the limit is below the usual starting size.
+        return (int)Math.Min(Math.Max(guess, MinInitialBuffer), maxBatchSize + 1);
     }
 
     /// <summary>The decoding of one body: synchronous, so spans can be used across pipe reads.</summary>

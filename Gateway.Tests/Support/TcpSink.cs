@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Polymur.Gateway.Tests.Support;
+
+/// <summary>A Graphite stand-in: a real TCP listener on 127.0.0.1 that records every line it receives.</summary>
+public sealed class TcpSink : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly List<string> _lines = [];
+    private readonly List<TcpClient> _clients = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private int _connections;
+
+    private TcpSink(int port)
+    {
+        _listener = new TcpListener(IPAddress.Loopback, port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = AcceptAsync();
+    }
+
+    public int Port { get; }
+
+    public string Address => $"127.0.0.1:{Port}";
+
+    /// <summary>How many connections it has accepted in all.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    public static TcpSink Start(int port = 0) => new(port);
+
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lines)
+                return [.. _lines];
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lines)
+                return _lines.Count;
+        }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> lines arrived; returns whether they did in time.</summary>
+    public async Task<bool> WaitForAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (Count < count)
+        {
+            if (DateTime.UtcNow > deadline)
+                return false;
+            await Task.Delay(10);
+        }
+        return true;
+    }
+
+    /// <summary>Waits until no line has arrived for <paramref name="quiet"/>, then returns the lines.</summary>
+    public async Task<IReadOnlyList<string>> SettleAsync(TimeSpan? quiet = null)
+    {
+        var q = quiet ?? TimeSpan.FromMilliseconds(300);
+        int last = -1;
+        while (Count != last)
+        {
+            last = Count;
+            await Task.Delay(q);
+        }
+        return Lines;
+    }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                Interlocked.Increment(ref _connections);
+                lock (_clients)
+                    _clients.Add(client);
+                _ = ReadAsync(client);
+            }
+        }
+        catch (Exception) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReadAsync(TcpClient client)
+    {
+        var buffer = new byte[64 * 1024];
+        var partial = new MemoryStream();
+        var stream = client.GetStream();
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer, _stop.Token)) > 0)
+            {
+                int start = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    if (buffer[i] != '\n')
+                        continue;
+                    partial.Write(buffer, start, i - start);
+                    string line = Encoding.UTF8.GetString(partial.GetBuffer(), 0, (int)partial.Length);
+                    partial.SetLength(0);
+                    lock (_lines)
+                        _lines.Add(line);
+                    start = i + 1;
+                }
+                partial.Write(buffer, start, n - start);
+            }
+        }
+        catch (Exception)
+        {
+            // Connection reset or sink stopped: a half line is discarded, as carbon does.
+        }
+    }
+
+    /// <summary>Closes the listener and every connection, as a crashed or restarted carbon would.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        lock (_clients)
+        {
+            foreach (var c in _clients)
+                c.Dispose();
+        }
+        await _accepting;
+    }
+}
