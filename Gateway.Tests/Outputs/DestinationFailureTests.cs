@@ -1,0 +1,93 @@
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Outputs;
+
+/// <summary>Destinations that go away: delivery resumes, the others are not stalled, and every point is accounted for.</summary>
+public class DestinationFailureTests
+{
+    [Test]
+    public async Task Destination_restarted_mid_test_gets_everything_sent_after_it_went_down()
+    {
+        var sink = TcpSink.Start();
+        int port = sink.Port;
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { OutgoingQueueCap = 1_000_000 });
+        using var client = gw.Client();
+
+        await client.IngestAsync("123", ProxyClient.Lines("before", 1000));
+        await Assert.That(await sink.WaitForAsync(1000)).IsTrue();
+
+        await sink.DisposeAsync();
+        await Task.Delay(300); // the writer sees the close and stops writing into the dead connection
+        var during = await client.IngestAsync("123", ProxyClient.Lines("during", 2000));
+        await Assert.That(during.Status).IsEqualTo(200);
+        await Assert.That(gw.App.Destinations.Current[0].Connected).IsFalse();
+
+        await using var restarted = TcpSink.Start(port);
+        await client.IngestAsync("123", ProxyClient.Lines("after", 1000));
+
+        await Assert.That(await restarted.WaitForAsync(3000)).IsTrue();
+        var got = await restarted.SettleAsync();
+        await Assert.That(got.Count(l => l.StartsWith("during.", StringComparison.Ordinal))).IsEqualTo(2000);
+        await Assert.That(got.Count(l => l.StartsWith("after.", StringComparison.Ordinal))).IsEqualTo(1000);
+        await Assert.That(gw.Logs.All).Contains("disconnected");
+        await Assert.That(gw.Logs.All).Contains("connected after");
+    }
+
+    [Test]
+    public async Task Down_destination_does_not_stall_the_others_and_its_drops_are_counted()
+    {
+        await using var up = TcpSink.Start();
+        var downSink = TcpSink.Start();
+        int downPort = downSink.Port;
+        await downSink.DisposeAsync();
+        await using var gw = await TestGateway.StartAsync([up, downSink], o => o with { OutgoingQueueCap = 12_000 });
+        using var client = gw.Client();
+
+        for (int i = 0; i < 10; i++)
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"b{i}", 5000))).Status).IsEqualTo(200);
+
+        await Assert.That(await up.WaitForAsync(50_000)).IsTrue();
+        var down = gw.App.Destinations.Current[1];
+        await Assert.That(down.Name).IsEqualTo($"127.0.0.1:{downPort}");
+        // Admitted while under 12,000 queued points: three batches; the other seven were dropped and counted.
+        await Assert.That(down.Counters.Routed).IsEqualTo(50_000);
+        await Assert.That(down.Counters.Dropped(DropReason.QueueFull)).IsEqualTo(35_000);
+        await Assert.That(down.Counters.Queued).IsEqualTo(15_000);
+        await Assert.That(down.Counters.Delivered + down.Counters.DroppedTotal + down.Counters.Queued).IsEqualTo(down.Counters.Routed);
+        await Task.Delay(500);
+        await Assert.That(gw.Logs.All).Contains($"Destination 127.0.0.1:{downPort}: 35000 points dropped, queue full (35000 in all)");
+    }
+
+    [Test]
+    public async Task Incoming_queue_cap_reached_is_503_not_a_silent_drop()
+    {
+        var downSink = TcpSink.Start();
+        await downSink.DisposeAsync();
+        await using var gw = await TestGateway.StartAsync(downSink, o => o with { IncomingQueueCap = 2, OutgoingQueueCap = 1_000_000 });
+        using var client = gw.Client();
+
+        var first = await client.IngestAsync("123", ProxyClient.Lines("a", 10));
+        var second = await client.IngestAsync("123", ProxyClient.Lines("b", 10));
+        var third = await client.IngestAsync("123", ProxyClient.Lines("c", 10));
+
+        await Assert.That(first.Status).IsEqualTo(200);
+        await Assert.That(second.Status).IsEqualTo(200);
+        await Assert.That(third.Status).IsEqualTo(503);
+        await Assert.That(third.Body).IsEqualTo("gateway busy: 2 batches in flight (-incoming-queue-cap)\n");
+        await Assert.That(gw.App.Counters.Refused(503)).IsEqualTo(1);
+        await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(20);
+    }
+
+    [Test]
+    public async Task No_destinations_is_503()
+    {
+        await using var gw = await TestGateway.StartAsync([]);
+        using var client = gw.Client();
+
+        var reply = await client.IngestAsync("123", "a 1 1\n");
+
+        await Assert.That(reply.Status).IsEqualTo(503);
+        await Assert.That(reply.Body).IsEqualTo("no destinations to deliver to\n");
+    }
+}
