@@ -1,0 +1,66 @@
+using System.IO.Pipelines;
+using System.Text;
+using Polymur.Gateway.Ingest;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Ingest;
+
+/// <summary>The decoder fed through a real pipe, in pieces as Kestrel hands them over.</summary>
+public class GzipBatchDecoderTests
+{
+    [Test]
+    [Arguments(1)]
+    [Arguments(7)]
+    [Arguments(4096)]
+    public async Task Members_split_across_any_read_boundary_decode_whole(int chunk)
+    {
+        string a = ProxyClient.Lines("a", 300), b = ProxyClient.Lines("b", 300);
+        byte[] body = [.. ProxyClient.Gzip(a), .. ProxyClient.GoEmptyMember, .. ProxyClient.Gzip(b)];
+
+        var decoded = await DecodeAsync(body, chunk, 1 << 20);
+
+        await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.Ok);
+        await Assert.That(decoded.Members).IsEqualTo(3);
+        await Assert.That(Encoding.ASCII.GetString(decoded.Buffer, 0, decoded.Length)).IsEqualTo(a + b);
+        await Assert.That(decoded.Buffer.Length).IsGreaterThan(decoded.Length);
+        decoded.ReturnBuffer();
+    }
+
+    [Test]
+    public async Task Truncation_at_every_length_is_malformed()
+    {
+        byte[] body = ProxyClient.Gzip(ProxyClient.Lines("t", 50));
+        for (int cut = 0; cut < body.Length; cut++)
+        {
+            var decoded = await DecodeAsync(body[..cut], 64, 1 << 20);
+            await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.Malformed).Because($"cut at {cut} of {body.Length}");
+        }
+    }
+
+    [Test]
+    public async Task The_limit_is_enforced_while_inflating()
+    {
+        byte[] bomb = LimitTests.Bomb(256L << 20);
+
+        var decoded = await DecodeAsync(bomb, 16384, 1 << 20);
+
+        await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.TooLarge);
+    }
+
+    private static async Task<DecodedBatch> DecodeAsync(byte[] body, int chunk, long limit)
+    {
+        var pipe = new Pipe();
+        var writing = Task.Run(async () =>
+        {
+            for (int i = 0; i < body.Length; i += chunk)
+            {
+                await pipe.Writer.WriteAsync(body.AsMemory(i, Math.Min(chunk, body.Length - i)));
+            }
+            await pipe.Writer.CompleteAsync();
+        });
+        var decoded = await new GzipBatchDecoder(limit).DecodeAsync(pipe.Reader, body.Length, CancellationToken.None);
+        await pipe.Reader.CompleteAsync();
+        await writing.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+        return decoded;
+    }
+}

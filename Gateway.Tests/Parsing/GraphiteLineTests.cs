@@ -1,0 +1,75 @@
+using System.Text;
+using Polymur.Gateway.Parsing;
+
+namespace Polymur.Gateway.Tests.Parsing;
+
+public class GraphiteLineTests
+{
+    [Test]
+    [Arguments("a.b.c 1 1700000000")]
+    [Arguments("a.b.c -1.5e3 1700000000")]
+    [Arguments("a.b.c +.5 1700000000.25")]
+    [Arguments("a.b.c\t1\t1700000000")]
+    [Arguments("a.b.c   1    1700000000")]
+    [Arguments("  a.b.c 1 1700000000  ")]
+    [Arguments("a.b.c 1 1700000000\r")]
+    [Arguments("a.b;tag=v;dc=eu-1 1 1700000000")]
+    [Arguments("métrique.ünïcode 1 1700000000")]
+    [Arguments("a 1 -1")]
+    public async Task Valid_lines(string line)
+    {
+        var verdict = GraphiteLine.Check(Encoding.UTF8.GetBytes(line), out _, out _, out _);
+        await Assert.That(verdict).IsEqualTo(LineVerdict.Valid);
+    }
+
+    [Test]
+    [Arguments("a.b.c")]
+    [Arguments("a.b.c 1")]
+    [Arguments("a.b.c 1 1700000000 extra")]
+    [Arguments("a.b.c x 1700000000")]
+    [Arguments("a.b.c nan 1700000000")]
+    [Arguments("a.b.c NaN 1700000000")]
+    [Arguments("a.b.c inf 1700000000")]
+    [Arguments("a.b.c 1 now")]
+    [Arguments("a.b.c 1e 1700000000")]
+    [Arguments("a.b.c . 1700000000")]
+    [Arguments("a.b\u0001c 1 1700000000")]
+    [Arguments("a.b\u007fc 1 1700000000")]
+    [Arguments("a.b;tag 1 1700000000")]
+    [Arguments("a.b;=v 1 1700000000")]
+    [Arguments("a.b;t= 1 1700000000")]
+    [Arguments("a.b;t=~v 1 1700000000")]
+    [Arguments(";t=v 1 1700000000")]
+    [Arguments("a\rb 1 1700000000")]
+    public async Task Invalid_lines(string line)
+    {
+        var verdict = GraphiteLine.Check(Encoding.UTF8.GetBytes(line), out _, out _, out _);
+        await Assert.That(verdict).IsEqualTo(LineVerdict.Invalid);
+    }
+
+    [Test]
+    public async Task Invalid_utf8_and_nul_in_the_path_are_invalid()
+    {
+        await Assert.That(GraphiteLine.Check([(byte)'a', 0xC3, 0x28, (byte)' ', (byte)'1', (byte)' ', (byte)'1'], out _, out _, out _)).IsEqualTo(LineVerdict.Invalid);
+        await Assert.That(GraphiteLine.Check([(byte)'a', 0, (byte)'b', (byte)' ', (byte)'1', (byte)' ', (byte)'1'], out _, out _, out _)).IsEqualTo(LineVerdict.Invalid);
+    }
+
+    [Test]
+    [Arguments("")]
+    [Arguments("   ")]
+    [Arguments("\r")]
+    [Arguments(" \t \r")]
+    public async Task Blank_lines_are_empty_not_invalid(string line)
+    {
+        await Assert.That(GraphiteLine.Check(Encoding.UTF8.GetBytes(line), out _, out _, out _)).IsEqualTo(LineVerdict.Empty);
+    }
+
+    [Test]
+    public async Task Reports_the_trimmed_range_and_path_length()
+    {
+        var bytes = Encoding.UTF8.GetBytes("  web01.cpu 0.5 1700000000 \r");
+        GraphiteLine.Check(bytes, out int start, out int length, out int pathLength);
+        await Assert.That(Encoding.UTF8.GetString(bytes, start, length)).IsEqualTo("web01.cpu 0.5 1700000000");
+        await Assert.That(pathLength).IsEqualTo("web01.cpu".Length);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace Polymur.Gateway.Tests.Support;
+
+/// <summary>The gateway as a separate OS process: the JIT build next to the tests, or the published native binary.</summary>
+public sealed partial class GatewayProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _stderr = [];
+    private readonly List<string> _stdout = [];
+
+    private GatewayProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.Add(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>The build of the gateway that sits next to the test assembly.</summary>
+    public static string JitBinary => Path.Combine(AppContext.BaseDirectory, "polymur-gateway");
+
+    /// <summary>`make publish`'s output: POLYMUR_GW_TEST_BINARY, or artifacts/publish/polymur-gateway in the repo.</summary>
+    public static string NativeBinary =>
+        Environment.GetEnvironmentVariable("POLYMUR_GW_TEST_BINARY") is { Length: > 0 } path ? path : Path.Combine(RepoRoot, "artifacts", "publish", "polymur-gateway");
+
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "polymur-gateway.sln")))
+                dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repo root not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public int Id => _process.Id;
+
+    public string Stderr
+    {
+        get { lock (_stderr) return string.Join('\n', _stderr); }
+    }
+
+    public string Stdout
+    {
+        get { lock (_stdout) return string.Join('\n', _stdout); }
+    }
+
+    public static GatewayProcess Start(string binary, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    {
+        var info = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("POLYMUR_GW_", StringComparison.Ordinal)).ToList())
+            info.Environment.Remove(key);
+        foreach (var (key, value) in env ?? new Dictionary<string, string>())
+            info.Environment[key] = value;
+        return new GatewayProcess(Process.Start(info)!);
+    }
+
+    /// <summary>Runs to completion and returns the exit code.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string binary, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    {
+        await using var p = Start(binary, args, env);
+        int code = await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        return (code, p.Stdout, p.Stderr);
+    }
+
+    /// <summary>Waits for the "Listening on http://…" log line and returns that URL.</summary>
+    public async Task<string> WaitForHttpAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTime.UtcNow < deadline)
+        {
+            var m = ListeningHttp().Match(Stderr);
+            if (m.Success)
+                return m.Groups[1].Value;
+            if (_process.HasExited)
+                throw new InvalidOperationException($"gateway exited with {_process.ExitCode}: {Stderr}");
+            await Task.Delay(10);
+        }
+        throw new TimeoutException("gateway did not start listening: " + Stderr);
+    }
+
+    public async Task<bool> WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Stderr.Contains(text, StringComparison.Ordinal))
+                return true;
+            await Task.Delay(10);
+        }
+        return false;
+    }
+
+    public void Signal(int signal) => _ = Kill(_process.Id, signal);
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit(); // flushes the redirected streams
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+
+    [GeneratedRegex(@"Listening on (http://[^\s]+)")]
+    private static partial Regex ListeningHttp();
+}
