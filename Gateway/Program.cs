@@ -7,6 +7,9 @@ switch (parsed.Kind)
     case CommandKind.Help:
         Console.Out.Write(CommandLine.HelpText());
         return 0;
+    case CommandKind.HelpEnv:
+        Console.Out.Write(CommandLine.EnvTable());
+        return 0;
     case CommandKind.Version:
         Console.Out.WriteLine($"polymur-gateway {typeof(GatewayApp).Assembly.GetName().Version?.ToString(3)}");
         return 0;

@@ -123,6 +123,7 @@ public sealed class TcpSink : IAsyncDisposable
         {
             // Connection reset or sink stopped: a half line is discarded, as carbon does.
         }
+        client.Dispose(); // at EOF, close our side too, as carbon does
     }
 
     /// <summary>Closes the listener and every connection, as a crashed or restarted carbon would.</summary>

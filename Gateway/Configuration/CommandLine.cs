@@ -7,6 +7,9 @@ internal enum CommandKind
 {
     Run,
     Help,
+
+    /// <summary>The flag and env table as Markdown, for the README.</summary>
+    HelpEnv,
     Version,
     Error,
 }
@@ -50,6 +53,8 @@ internal static class CommandLine
             }
             if (name is "h" or "help")
                 return new(CommandKind.Help, null, null, positionals);
+            if (name == "help-env")
+                return new(CommandKind.HelpEnv, null, null, positionals);
             if (name == "version")
                 return new(CommandKind.Version, null, null, positionals);
             var flag = Flags.Find(name);
@@ -108,6 +113,20 @@ internal static class CommandLine
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
         return null;
+    }
+
+    /// <summary>Every flag and env var as a Markdown table: the README's table, checked against this by a test.</summary>
+    public static string EnvTable()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| Flag | Environment variable | Default | Meaning |\n");
+        sb.Append("| --- | --- | --- | --- |\n");
+        foreach (var flag in Flags.All)
+        {
+            string def = flag.IsBoolean ? "`false`" : flag.Default.Length == 0 ? "(none)" : $"`{flag.Default}`";
+            sb.Append($"| `-{flag.Name}` | `{flag.EnvVar}` | {def} | {flag.Help.Replace("|", "\\|")} |\n");
+        }
+        return sb.ToString();
     }
 
     /// <summary>The help text, in the layout of Go's flag package that the seed README shows.</summary>

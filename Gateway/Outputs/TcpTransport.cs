@@ -35,6 +35,8 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
         }
     }
 
+    private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
+
     private sealed class Connection : IOutputConnection
     {
         private readonly Socket _socket;
@@ -70,10 +72,20 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
             }
         }
 
-        public ValueTask DisposeAsync()
+        // A plain Dispose while the close-watch receive is pending makes .NET reset the connection (RST),
+        // and a reset discards what the peer has not read yet. Close gracefully: FIN after the data, give
+        // the peer a moment to close its side (which ends the pending receive), then dispose.
+        public async ValueTask DisposeAsync()
         {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+                await Closed.WaitAsync(GracefulCloseWait);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or TimeoutException)
+            {
+            }
             _socket.Dispose();
-            return ValueTask.CompletedTask;
         }
     }
 }

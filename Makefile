@@ -1,0 +1,32 @@
+# polymur-gateway: every command a newcomer or CI needs. See README.md.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+RID ?= linux-x64
+PUBLISH_DIR := artifacts/publish
+BINARY := $(PUBLISH_DIR)/polymur-gateway
+RUN_PORT ?= 8080
+
+.PHONY: all build publish test run clean
+
+all: build
+
+build:
+	$(DOTNET) build polymur-gateway.sln -c Release --nologo -v quiet
+
+# One self-contained NativeAOT file. Trim/AOT warnings are errors (Gateway.csproj), so this fails on any.
+publish:
+	$(DOTNET) publish Gateway/Gateway.csproj -c Release -r $(RID) -o $(PUBLISH_DIR) --nologo
+	@rm -f $(PUBLISH_DIR)/*.dbg $(PUBLISH_DIR)/*.json
+	@ls -l $(BINARY)
+
+# Restores, builds and runs every test, including the smoke test of the published binary.
+test: publish
+	$(DOTNET) build Gateway.Tests/Gateway.Tests.csproj -c Debug --nologo -v quiet
+	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --timeout 30m --minimum-expected-tests 100
+
+# A dev gateway on 127.0.0.1:$(RUN_PORT): key 123, lines printed to stdout, logs on stderr.
+run:
+	$(DOTNET) run --project Gateway/Gateway.csproj -c Release -- -dev-mode -console-out -listen-addr 127.0.0.1 -listen-http-port $(RUN_PORT)
+
+clean:
+	rm -rf artifacts Gateway/bin Gateway/obj Gateway.Tests/bin Gateway.Tests/obj TestResults
