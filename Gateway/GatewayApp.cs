@@ -91,15 +91,16 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var inflight = new InflightBatches(options.IncomingQueueCap);
         var destinations = DestinationSet.Create(options, settings.Writers, settings.Stdout, loggers);
         var keys = settings.Keys ?? (options.DevMode ? StaticKeyCache.DevMode() : new StaticKeyCache(KeySnapshot.Empty));
-        var router = new BroadcastRouter(destinations);
+        IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations);
         var ingest = new IngestHandler(
             keys,
             new GzipBatchDecoder(options.MaxBatchSize),
             router,
             destinations,
             inflight,
+            new Admission(inflight, options.QueueWait),
             counters,
-            new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength),
+            new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait),
             loggers.CreateLogger<IngestHandler>());
 
         // The original accepted any method on these exact paths; routing alone would also take "/ingest/".

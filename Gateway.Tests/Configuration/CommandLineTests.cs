@@ -54,7 +54,7 @@ public class CommandLineTests
         ["console-out"] = ("true", o => o.ConsoleOut, true),
         ["destinations"] = ("10.0.0.1:2003,10.0.0.2:2004:b", o => string.Join(",", o.Destinations), "10.0.0.1:2003,10.0.0.2:2004:b"),
         ["dev-mode"] = ("1", o => o.DevMode, true),
-        ["distribution"] = ("broadcast", o => o.Distribution, Distribution.Broadcast),
+        ["distribution"] = ("jump_fnv1a_ch", o => o.Distribution, Distribution.JumpFnv1aCh),
         ["drain-timeout"] = ("1m30s", o => o.DrainTimeout, TimeSpan.FromSeconds(90)),
         ["incoming-queue-cap"] = ("7", o => o.IncomingQueueCap, 7),
         ["key"] = ("/etc/hostname", o => o.KeyPath!, "/etc/hostname"),
@@ -67,6 +67,7 @@ public class CommandLineTests
         ["max-line-length"] = ("1KiB", o => o.MaxLineLength, 1024),
         ["metrics-flush"] = ("10", o => o.MetricsFlushSeconds, 10),
         ["outgoing-queue-cap"] = ("100", o => o.OutgoingQueueCap, 100),
+        ["queue-wait"] = ("250ms", o => o.QueueWait, TimeSpan.FromMilliseconds(250)),
         ["stat-addr"] = ("[::1]:9020", o => o.StatAddress.ToString(), "[::1]:9020"),
     };
 

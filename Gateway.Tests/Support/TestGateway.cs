@@ -36,6 +36,7 @@ public sealed class TestGateway : IAsyncDisposable
             HttpsPort = 0,
             DevMode = true,
             DrainTimeout = TimeSpan.FromSeconds(5),
+            QueueWait = TimeSpan.FromMilliseconds(300),
             Destinations = [.. sinks.Select(s => new DestinationAddress("127.0.0.1", s.Port, null))],
         };
         options = configure?.Invoke(options) ?? options;

@@ -26,7 +26,7 @@ internal static class Flags
             Help = "Dev mode: disables the Consul API key store; accepts only the key '123' (name 'dev')",
             Apply = (o, v) => o with { DevMode = Bool(v) } },
         new() { Name = "distribution", Kind = "string", Default = "broadcast",
-            Help = "Destination distribution method: broadcast",
+            Help = "Destination distribution method: broadcast, hash-route (Graphite's carbon_ch), fnv1a_ch, jump_fnv1a_ch",
             Apply = (o, v) => o with { Distribution = DistributionValue(v) } },
         new() { Name = "drain-timeout", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.DrainTimeout),
             Help = "On SIGTERM/SIGINT, how long to keep delivering queued points before exiting",
@@ -64,6 +64,9 @@ internal static class Flags
         new() { Name = "outgoing-queue-cap", Kind = "int", Default = Int(Defaults.OutgoingQueueCap),
             Help = "In-flight message queue capacity per destination (number of data points)",
             Apply = (o, v) => o with { OutgoingQueueCap = PositiveInt(v) } },
+        new() { Name = "queue-wait", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.QueueWait),
+            Help = "How long a batch waits for room in full queues before it is answered 503",
+            Apply = (o, v) => o with { QueueWait = Duration(v) } },
         new() { Name = "stat-addr", Kind = "string", Default = Defaults.StatAddress.ToString(),
             Help = "Stats listen address (host:port)",
             Apply = (o, v) => o with { StatAddress = Endpoint(v) } },
@@ -115,7 +118,10 @@ internal static class Flags
     private static Distribution DistributionValue(string v) => v switch
     {
         "broadcast" => Distribution.Broadcast,
-        _ => throw new FormatException("unknown distribution (valid: broadcast)"),
+        "hash-route" or "carbon_ch" => Distribution.CarbonCh,
+        "fnv1a_ch" => Distribution.Fnv1aCh,
+        "jump_fnv1a_ch" => Distribution.JumpFnv1aCh,
+        _ => throw new FormatException("unknown distribution (valid: broadcast, hash-route, carbon_ch, fnv1a_ch, jump_fnv1a_ch)"),
     };
 
     private static ImmutableArray<DestinationAddress> DestinationList(string v)

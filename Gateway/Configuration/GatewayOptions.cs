@@ -7,6 +7,15 @@ public enum Distribution
 {
     /// <summary>Every line to every destination.</summary>
     Broadcast,
+
+    /// <summary>One destination per metric on Graphite's carbon_ch ring (the original's hash-route).</summary>
+    CarbonCh,
+
+    /// <summary>carbon-c-relay's fnv1a_ch ring.</summary>
+    Fnv1aCh,
+
+    /// <summary>carbon-c-relay's jump_fnv1a_ch (jump consistent hash).</summary>
+    JumpFnv1aCh,
 }
 
 /// <summary>
@@ -39,6 +48,9 @@ public sealed record GatewayOptions
 
     /// <summary>Longest line accepted; longer lines are dropped and counted as invalid.</summary>
     public int MaxLineLength { get; init; } = 8192;
+
+    /// <summary>How long a request waits for queue room before it is answered 503.</summary>
+    public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long SIGTERM waits for queued points to reach the destinations.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -20,6 +20,7 @@ internal sealed partial class IngestHandler(
     IBatchRouter router,
     DestinationSet destinations,
     InflightBatches inflight,
+    Admission admission,
     IngestCounters counters,
     IngestOptions options,
     ILogger<IngestHandler> log)
@@ -83,12 +84,10 @@ internal sealed partial class IngestHandler(
         }
 
         ParseCounts parsed = Parse(decoded, keyName, out byte[] lines, out int length);
-        int status = Dispatch(lines, length, parsed);
-        if (status != StatusCodes.Status200OK)
+        string? refusal = await DispatchAsync(lines, length, parsed, context.RequestAborted);
+        if (refusal is not null)
         {
-            await RefuseAsync(context, status, destinations.Current.IsEmpty
-                ? "no destinations to deliver to\n"
-                : $"gateway busy: {inflight.Capacity} batches in flight (-incoming-queue-cap)\n");
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, refusal);
             return;
         }
         counters.AddAccepted(parsed.Valid, parsed.Invalid, parsed.TooLong);
@@ -113,24 +112,32 @@ internal sealed partial class IngestHandler(
         return counts;
     }
 
-    /// <summary>Queues the lines; returns 200, or 503 when they cannot be taken. Owns <paramref name="lines"/>.</summary>
-    private int Dispatch(byte[] lines, int length, ParseCounts parsed)
+    /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/>.</summary>
+    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, CancellationToken cancel)
     {
         if (parsed.Valid == 0)
         {
             // Empty batches (a proxy's idle flush) and all-invalid ones: nothing to route.
             ArrayPool<byte>.Shared.Return(lines);
-            return StatusCodes.Status200OK;
+            return null;
         }
-        if (destinations.Current.IsEmpty || !inflight.TryAcquire())
+        if (destinations.Current.IsEmpty)
         {
             ArrayPool<byte>.Shared.Return(lines);
-            return StatusCodes.Status503ServiceUnavailable;
+            return "no destinations to deliver to\n";
+        }
+        if (!await admission.AcquireSlotAsync(cancel))
+        {
+            ArrayPool<byte>.Shared.Return(lines);
+            return $"gateway busy: {inflight.Capacity} batches in flight (-incoming-queue-cap)\n";
         }
         var batch = new Batch(lines, length, parsed.Valid, inflight.Release);
-        router.Route(batch);
+        var plan = new List<Delivery>(destinations.Current.Length);
+        router.Plan(batch, plan);
         batch.Release();
-        return StatusCodes.Status200OK;
+        return await admission.QueueAsync(plan, cancel) == AdmissionResult.Accepted
+            ? null
+            : $"destination queues full for {options.QueueWait.TotalSeconds:0.###}s (-queue-wait)\n";
     }
 
     private bool TryAuthorize(HttpContext context, out string keyName)

@@ -9,11 +9,27 @@ internal sealed class ConsoleTransport(Stream stdout) : IOutputTransport
     {
         public Task Closed { get; } = new TaskCompletionSource().Task;
 
-        public async ValueTask SendAsync(IList<ArraySegment<byte>> buffers, CancellationToken cancel)
+        public async ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
         {
-            foreach (var buffer in buffers)
-                await stdout.WriteAsync(buffer, cancel);
-            await stdout.FlushAsync(cancel);
+            long sent = 0;
+            try
+            {
+                foreach (var buffer in buffers)
+                {
+                    await stdout.WriteAsync(buffer);
+                    sent += buffer.Count;
+                }
+                await stdout.FlushAsync();
+                return new SendResult(sent, null);
+            }
+            catch (IOException e)
+            {
+                return new SendResult(sent, e.Message);
+            }
+        }
+
+        public void Abort()
+        {
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -20,17 +20,35 @@ public sealed class Destination
 
     internal DestinationQueue Queue { get; }
 
+    private volatile bool _closed;
+
+    /// <summary>Refuses every later offer; used once the destination has been removed.</summary>
+    internal void Close() => _closed = true;
+
     /// <summary>
     /// Hands a batch to this destination: retained and queued, or counted as dropped when the queue is full.
     /// </summary>
-    public bool Offer(Batch batch)
+    public bool Offer(Batch batch) => Queue.TryReserve(batch.Points) ? Commit(batch) : Drop(batch, DropReason.QueueFull);
+
+    /// <summary>Queues a batch whose room was reserved with <c>Queue.TryReserve</c>.</summary>
+    internal bool Commit(Batch batch)
     {
+        if (_closed)
+        {
+            // A request that read the routing table just before this destination was removed.
+            Queue.Unreserve(batch.Points);
+            return Drop(batch, DropReason.DestinationRemoved);
+        }
         Counters.AddRouted(batch.Points);
         batch.Retain(1);
-        if (Queue.TryEnqueue(batch))
-            return true;
-        Counters.AddDropped(DropReason.QueueFull, batch.Points);
-        batch.Release();
+        Queue.EnqueueReserved(batch);
+        return true;
+    }
+
+    private bool Drop(Batch batch, DropReason reason)
+    {
+        Counters.AddRouted(batch.Points);
+        Counters.AddDropped(reason, batch.Points);
         return false;
     }
 }

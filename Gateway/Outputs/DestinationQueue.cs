@@ -24,24 +24,41 @@ internal sealed class DestinationQueue(int capacityPoints)
 
     public bool IsEmpty => _batches.IsEmpty;
 
-    /// <summary>Queues the batch (the caller has already retained it for this queue). False when full.</summary>
-    public bool TryEnqueue(Batch batch)
+    /// <summary>Signalled whenever the writer frees room.</summary>
+    public SpaceSignal Space { get; } = new();
+
+    /// <summary>Claims room for <paramref name="points"/>; false when the queue is full.</summary>
+    public bool TryReserve(int points)
     {
-        long after = Interlocked.Add(ref _points, batch.Points);
-        if (after - batch.Points >= capacityPoints)
-        {
-            Interlocked.Add(ref _points, -batch.Points);
-            return false;
-        }
+        long after = Interlocked.Add(ref _points, points);
+        if (after - points < capacityPoints)
+            return true;
+        Interlocked.Add(ref _points, -points);
+        return false;
+    }
+
+    /// <summary>Gives back room claimed by <see cref="TryReserve"/> that will not be used.</summary>
+    public void Unreserve(int points)
+    {
+        Interlocked.Add(ref _points, -points);
+        Space.Notify();
+    }
+
+    /// <summary>Queues a batch whose room was reserved (the caller has already retained it for this queue).</summary>
+    public void EnqueueReserved(Batch batch)
+    {
         _batches.Enqueue(batch);
         _signal.Set();
-        return true;
     }
 
     public bool TryDequeue(out Batch batch) => _batches.TryDequeue(out batch!);
 
     /// <summary>The writer is done with these points (delivered or dropped).</summary>
-    public void Complete(long points) => Interlocked.Add(ref _points, -points);
+    public void Complete(long points)
+    {
+        Interlocked.Add(ref _points, -points);
+        Space.Notify();
+    }
 
     public ValueTask WaitAsync() => _signal.WaitAsync();
 

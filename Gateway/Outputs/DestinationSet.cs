@@ -1,54 +1,110 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Routing;
 
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>
-/// The running destinations and their writers. Routers read <see cref="Current"/>, an immutable array, so
-/// routing takes no lock; changes swap the array.
+/// The running destinations, their writers, and the routing table built for them. Routers read
+/// <see cref="Table"/>, one immutable reference, so routing takes no lock; an operator's add or remove
+/// (rare) builds a new table under a lock and swaps it in.
 /// </summary>
-public sealed partial class DestinationSet : IAsyncDisposable
+public sealed partial class DestinationSet
 {
+    private readonly Lock _changes = new();
+    private readonly List<(DestinationAddress Address, DestinationWriter Writer)> _members = [];
+    private readonly Distribution _distribution;
+    private readonly int _queueCapacity;
+    private readonly WriterOptions _writerOptions;
     private readonly ILogger<DestinationSet> _log;
-    private readonly List<DestinationWriter> _writers = [];
-    private ImmutableArray<Destination> _current = [];
+    private readonly ILoggerFactory _loggers;
+    private RoutingTable _table = RoutingTable.Empty;
+    private bool _started;
     private Timer? _dropReporter;
-    private long[] _lastReportedDrops = [];
+    private readonly Dictionary<Destination, long> _reportedDrops = [];
 
-    private DestinationSet(ILogger<DestinationSet> log) => _log = log;
+    private DestinationSet(GatewayOptions options, WriterOptions writerOptions, ILoggerFactory loggers)
+    {
+        _distribution = options.Distribution;
+        _queueCapacity = options.OutgoingQueueCap;
+        _writerOptions = writerOptions;
+        _log = loggers.CreateLogger<DestinationSet>();
+        _loggers = loggers;
+    }
 
-    public ImmutableArray<Destination> Current => _current;
+    public RoutingTable Table => Volatile.Read(ref _table);
+
+    public ImmutableArray<Destination> Current => Table.Destinations;
 
     /// <summary>The destinations -destinations names, or stdout alone with -console-out.</summary>
     internal static DestinationSet Create(GatewayOptions options, WriterOptions writerOptions, Stream stdout, ILoggerFactory loggers)
     {
-        var set = new DestinationSet(loggers.CreateLogger<DestinationSet>());
-        var writerLog = loggers.CreateLogger<DestinationWriter>();
+        var set = new DestinationSet(options, writerOptions, loggers);
         if (options.ConsoleOut)
         {
-            set.Add(new Destination("console", options.OutgoingQueueCap), new ConsoleTransport(stdout), writerOptions, writerLog);
+            var console = new Destination("console", options.OutgoingQueueCap);
+            set._members.Add((new DestinationAddress("console", 1, null), new DestinationWriter(console, new ConsoleTransport(stdout), writerOptions, loggers.CreateLogger<DestinationWriter>())));
+            set._table = new RoutingTable([console], null);
+            return set;
         }
-        else
-        {
-            foreach (var address in options.Destinations)
-                set.Add(new Destination(address.Name, options.OutgoingQueueCap), new TcpTransport(address, writerOptions.DialTimeout), writerOptions, writerLog);
-        }
+        foreach (var address in options.Destinations)
+            set.AddMember(address);
+        set.Rebuild();
         return set;
-    }
-
-    private void Add(Destination destination, IOutputTransport transport, WriterOptions writerOptions, ILogger writerLog)
-    {
-        _writers.Add(new DestinationWriter(destination, transport, writerOptions, writerLog));
-        _current = _current.Add(destination);
     }
 
     public void Start(TimeSpan dropReportInterval)
     {
-        foreach (var writer in _writers)
-            writer.Start();
-        _lastReportedDrops = new long[_current.Length];
+        lock (_changes)
+        {
+            _started = true;
+            foreach (var (_, writer) in _members)
+                writer.Start();
+        }
         _dropReporter = new Timer(_ => ReportDrops(), null, dropReportInterval, dropReportInterval);
+    }
+
+    /// <summary>Adds a destination at run time. False when one with the same name is already there.</summary>
+    public bool TryAdd(DestinationAddress address, out Destination destination)
+    {
+        lock (_changes)
+        {
+            var existing = _members.Find(m => m.Writer.Destination.Name == address.Name);
+            if (existing.Writer is not null)
+            {
+                destination = existing.Writer.Destination;
+                return false;
+            }
+            var writer = AddMember(address);
+            if (_started)
+                writer.Start();
+            Rebuild();
+            destination = writer.Destination;
+        }
+        LogAdded(address.Name, Current.Length);
+        return true;
+    }
+
+    /// <summary>
+    /// Removes a destination: it gets no new batch from now on, its writer delivers what it holds for up to
+    /// <paramref name="drainTimeout"/>, and the rest is dropped and counted as destination_removed.
+    /// </summary>
+    public async Task<Destination?> RemoveAsync(string name, TimeSpan drainTimeout)
+    {
+        DestinationWriter? writer;
+        lock (_changes)
+        {
+            int index = _members.FindIndex(m => m.Writer.Destination.Name == name);
+            if (index < 0)
+                return null;
+            writer = _members[index].Writer;
+            _members.RemoveAt(index);
+            Rebuild();
+        }
+        await writer.StopAsync(drainTimeout, DropReason.DestinationRemoved);
+        LogRemoved(name, writer.Destination.Counters.Delivered, writer.Destination.Counters.Dropped(DropReason.DestinationRemoved));
+        return writer.Destination;
     }
 
     /// <summary>Delivers what is queued within <paramref name="timeout"/>, then drops and counts the rest.</summary>
@@ -56,26 +112,41 @@ public sealed partial class DestinationSet : IAsyncDisposable
     {
         if (_dropReporter is not null)
             await _dropReporter.DisposeAsync();
-        await Task.WhenAll(_writers.Select(w => w.StopAsync(timeout, DropReason.ShutdownTimeout)));
+        DestinationWriter[] writers;
+        lock (_changes)
+            writers = [.. _members.Select(m => m.Writer)];
+        await Task.WhenAll(writers.Select(w => w.StopAsync(timeout, DropReason.ShutdownTimeout)));
         ReportDrops();
+    }
+
+    private DestinationWriter AddMember(DestinationAddress address)
+    {
+        var destination = new Destination(address.Name, _queueCapacity);
+        var writer = new DestinationWriter(destination, new TcpTransport(address, _writerOptions.DialTimeout), _writerOptions, _loggers.CreateLogger<DestinationWriter>());
+        _members.Add((address, writer));
+        return writer;
+    }
+
+    private void Rebuild()
+    {
+        var addresses = _members.Select(m => m.Address).ToImmutableArray();
+        var table = new RoutingTable([.. _members.Select(m => m.Writer.Destination)], Placements.For(_distribution, addresses));
+        Volatile.Write(ref _table, table);
     }
 
     // Queue-full drops happen on the request path; they are logged from here, at most once per interval.
     private void ReportDrops()
     {
-        var destinations = _current;
-        for (int i = 0; i < destinations.Length && i < _lastReportedDrops.Length; i++)
+        lock (_reportedDrops)
         {
-            long total = destinations[i].Counters.Dropped(DropReason.QueueFull);
-            long fresh = total - _lastReportedDrops[i];
-            if (fresh > 0)
-                LogQueueFullDrops(destinations[i].Name, fresh, total);
-            _lastReportedDrops[i] = total;
+            foreach (var destination in Current)
+            {
+                long total = destination.Counters.Dropped(DropReason.QueueFull);
+                long fresh = total - _reportedDrops.GetValueOrDefault(destination);
+                if (fresh > 0)
+                    LogQueueFullDrops(destination.Name, fresh, total);
+                _reportedDrops[destination] = total;
+            }
         }
     }
-
-    public async ValueTask DisposeAsync() => await DrainAsync(TimeSpan.Zero);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} points dropped, queue full ({Total} in all)")]
-    private partial void LogQueueFullDrops(string destination, long points, long total);
 }

@@ -13,7 +13,7 @@ internal sealed partial class DestinationWriter
     [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination} unreachable: {Reason}; retrying with backoff, logged again once it connects")]
     private partial void LogUnreachable(string destination, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination} disconnected: {Reason}; the unsent gather will be sent again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination} disconnected: {Reason}; lines it did not take whole will be sent again")]
     private partial void LogDisconnected(string destination, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} queued points dropped ({Reason})")]

@@ -5,21 +5,27 @@ namespace Polymur.Gateway.Outputs;
 
 /// <summary>
 /// Empties one destination's queue into its connection: many batches per write (a gather of up to
-/// <see cref="MaxGatherBytes"/>), reconnecting with capped exponential backoff. A gather whose write fails
-/// is sent again, whole, on the next connection: a line can then arrive twice, never half. What the
-/// kernel had already accepted when a connection dies is lost, and TCP cannot tell which lines those were.
+/// <see cref="MaxGatherBytes"/>), reconnecting with capped exponential backoff. When a write fails, the
+/// lines the kernel took whole count as delivered and the rest, from the first line it did not take
+/// whole, is sent again on the next connection: no line is sent twice or cut in half by the gateway.
+/// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines.
 /// </summary>
 internal sealed partial class DestinationWriter
 {
     private const int MaxGatherBytes = 4 << 20;
     private const int MaxGatherBatches = 256;
+    private static readonly TimeSpan RemovalGrace = TimeSpan.FromMilliseconds(100);
 
     private readonly Destination _destination;
     private readonly IOutputTransport _transport;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _abort = new();
+    private readonly List<Pending> _pending = [];
+    private readonly List<ArraySegment<byte>> _segments = [];
     private Backoff _backoff;
     private volatile bool _completing;
+    private volatile IOutputConnection? _connection;
+    private DropReason _reasonForRest = DropReason.ShutdownTimeout;
     private Task _run = Task.CompletedTask;
 
     public DestinationWriter(Destination destination, IOutputTransport transport, WriterOptions options, ILogger log)
@@ -28,7 +34,11 @@ internal sealed partial class DestinationWriter
         _transport = transport;
         _log = log;
         _backoff = new Backoff(options.ReconnectInitial, options.ReconnectMax);
-        _abort.Token.Register(destination.Queue.Wake);
+        _abort.Token.Register(() =>
+        {
+            _connection?.Abort();
+            destination.Queue.Wake();
+        });
     }
 
     public Destination Destination => _destination;
@@ -47,40 +57,45 @@ internal sealed partial class DestinationWriter
         if (await Task.WhenAny(_run, Task.Delay(drainTimeout)) != _run)
             _abort.Cancel();
         await _run;
+        if (reasonForRest == DropReason.DestinationRemoved)
+        {
+            // Routing already stopped choosing this destination, but a request that read the old table
+            // may still be offering to it. Refuse from now on, and sweep up anything that slipped in.
+            _destination.Close();
+            await Task.Delay(RemovalGrace);
+            long late = DropAll();
+            if (late > 0)
+                LogDroppedAtStop(_destination.Name, late, reasonForRest);
+        }
     }
-
-    private DropReason _reasonForRest = DropReason.ShutdownTimeout;
 
     private async Task RunAsync()
     {
         var queue = _destination.Queue;
-        var pending = new List<Batch>();
-        var segments = new List<ArraySegment<byte>>();
-        IOutputConnection? connection = null;
         var downSince = Stopwatch.GetTimestamp();
         int failedAttempts = 0;
         try
         {
             while (!_abort.IsCancellationRequested)
             {
-                if (connection is not null && connection.Closed.IsCompleted)
+                if (_connection is { } open && open.Closed.IsCompleted)
                 {
                     LogDisconnected(_destination.Name, "closed by peer");
-                    connection = await DropConnectionAsync(connection);
+                    await DropConnectionAsync();
                     downSince = Stopwatch.GetTimestamp();
                 }
-                if (pending.Count == 0 && !Gather(queue, pending))
+                if (_pending.Count == 0 && !Gather(queue))
                 {
                     if (_completing)
                         break;
                     await queue.WaitAsync();
                     continue;
                 }
-                if (connection is null)
+                if (_connection is null)
                 {
                     try
                     {
-                        connection = await _transport.ConnectAsync(_abort.Token);
+                        _connection = await _transport.ConnectAsync(_abort.Token);
                     }
                     catch (Exception e) when (!_abort.IsCancellationRequested)
                     {
@@ -89,7 +104,7 @@ internal sealed partial class DestinationWriter
                         await Task.Delay(_backoff.Next(), _abort.Token);
                         continue;
                     }
-                    _ = connection.Closed.ContinueWith(static (_, q) => ((DestinationQueue)q!).Wake(), queue, TaskScheduler.Default);
+                    _ = _connection.Closed.ContinueWith(static (_, q) => ((DestinationQueue)q!).Wake(), queue, TaskScheduler.Default);
                     _destination.Connected = true;
                     _backoff.Reset();
                     if (failedAttempts == 0)
@@ -99,29 +114,21 @@ internal sealed partial class DestinationWriter
                     failedAttempts = 0;
                 }
 
-                segments.Clear();
-                long points = 0;
-                foreach (var batch in pending)
+                _segments.Clear();
+                foreach (var p in _pending)
+                    _segments.Add(p.Data);
+                var result = await _connection.SendAsync(_segments);
+                if (result.Error is null)
                 {
-                    segments.Add(batch.Data);
-                    points += batch.Points;
-                }
-                try
-                {
-                    await connection.SendAsync(segments, _abort.Token);
-                }
-                catch (Exception e) when (!_abort.IsCancellationRequested)
-                {
-                    LogDisconnected(_destination.Name, e.Message);
-                    connection = await DropConnectionAsync(connection);
-                    downSince = Stopwatch.GetTimestamp();
+                    CompleteAll();
                     continue;
                 }
-                _destination.Counters.AddDelivered(points);
-                queue.Complete(points);
-                foreach (var batch in pending)
-                    batch.Release();
-                pending.Clear();
+                CompleteSent(result.BytesSent);
+                if (_abort.IsCancellationRequested)
+                    break;
+                LogDisconnected(_destination.Name, result.Error);
+                await DropConnectionAsync();
+                downSince = Stopwatch.GetTimestamp();
             }
         }
         catch (Exception) when (_abort.IsCancellationRequested)
@@ -130,46 +137,110 @@ internal sealed partial class DestinationWriter
         }
         finally
         {
-            if (connection is not null)
-                await DropConnectionAsync(connection);
-            long dropped = DropAll(queue, pending);
+            if (_connection is not null)
+                await DropConnectionAsync();
+            long dropped = DropAll();
             if (dropped > 0)
                 LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
         }
     }
 
-    private static bool Gather(DestinationQueue queue, List<Batch> into)
+    private bool Gather(DestinationQueue queue)
     {
         long bytes = 0;
-        while (into.Count < MaxGatherBatches && bytes < MaxGatherBytes && queue.TryDequeue(out var batch))
+        while (_pending.Count < MaxGatherBatches && bytes < MaxGatherBytes && queue.TryDequeue(out var batch))
         {
-            into.Add(batch);
+            _pending.Add(new Pending(batch));
             bytes += batch.Length;
         }
-        return into.Count > 0;
+        return _pending.Count > 0;
     }
 
-    private long DropAll(DestinationQueue queue, List<Batch> pending)
+    private void CompleteAll()
     {
-        long dropped = 0;
-        while (queue.TryDequeue(out var batch))
-            pending.Add(batch);
-        foreach (var batch in pending)
+        long points = 0;
+        foreach (var p in _pending)
         {
-            dropped += batch.Points;
-            batch.Release();
+            points += p.PointsLeft;
+            p.Batch.Release();
         }
-        pending.Clear();
+        _pending.Clear();
+        Delivered(points);
+    }
+
+    // The kernel took bytesSent bytes of the gather: whole lines among them are delivered; the gather
+    // resumes at the first line it did not take whole.
+    private void CompleteSent(long bytesSent)
+    {
+        long points = 0;
+        int done = 0;
+        for (; done < _pending.Count; done++)
+        {
+            var p = _pending[done];
+            if (bytesSent >= p.Data.Count)
+            {
+                bytesSent -= p.Data.Count;
+                points += p.PointsLeft;
+                p.Batch.Release();
+                continue;
+            }
+            var taken = p.Data.AsSpan(0, (int)bytesSent);
+            int lastLf = taken.LastIndexOf((byte)'\n');
+            if (lastLf >= 0)
+            {
+                int lines = taken[..(lastLf + 1)].Count((byte)'\n');
+                points += lines;
+                _pending[done] = p.Advance(lastLf + 1, lines);
+            }
+            break;
+        }
+        _pending.RemoveRange(0, done);
+        Delivered(points);
+    }
+
+    private void Delivered(long points)
+    {
+        _destination.Counters.AddDelivered(points);
+        _destination.Queue.Complete(points);
+    }
+
+    private long DropAll()
+    {
+        var queue = _destination.Queue;
+        while (queue.TryDequeue(out var batch))
+            _pending.Add(new Pending(batch));
+        long dropped = 0;
+        foreach (var p in _pending)
+        {
+            dropped += p.PointsLeft;
+            p.Batch.Release();
+        }
+        _pending.Clear();
         _destination.Counters.AddDropped(_reasonForRest, dropped);
         queue.Complete(dropped);
         return dropped;
     }
 
-    private async ValueTask<IOutputConnection?> DropConnectionAsync(IOutputConnection connection)
+    private async ValueTask DropConnectionAsync()
     {
         _destination.Connected = false;
-        await connection.DisposeAsync();
-        return null;
+        var connection = _connection;
+        _connection = null;
+        if (connection is not null)
+            await connection.DisposeAsync();
+    }
+
+    /// <summary>A batch being written, from <see cref="Offset"/> on, with <see cref="PointsLeft"/> lines not yet delivered.</summary>
+    private readonly record struct Pending(Batch Batch, int Offset, int PointsLeft)
+    {
+        public Pending(Batch batch)
+            : this(batch, 0, batch.Points)
+        {
+        }
+
+        public ArraySegment<byte> Data => Batch.Data[Offset..];
+
+        public Pending Advance(int bytes, int lines) => this with { Offset = Offset + bytes, PointsLeft = PointsLeft - lines };
     }
 }
 

@@ -20,5 +20,12 @@ public sealed class InflightBatches(int capacity)
         return false;
     }
 
-    public void Release() => Interlocked.Decrement(ref _count);
+    public void Release()
+    {
+        Interlocked.Decrement(ref _count);
+        Space.Notify();
+    }
+
+    /// <summary>Signalled whenever a slot is freed.</summary>
+    internal SpaceSignal Space { get; } = new();
 }

@@ -7,6 +7,8 @@ namespace Polymur.Gateway.Outputs;
 /// <summary>Plaintext TCP to a Graphite daemon. The name is resolved on every connect, so DNS changes apply.</summary>
 internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTimeout) : IOutputTransport
 {
+    private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
+
     public async ValueTask<IOutputConnection> ConnectAsync(CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -35,11 +37,10 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
         }
     }
 
-    private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
-
     private sealed class Connection : IOutputConnection
     {
         private readonly Socket _socket;
+        private readonly Sender _sender = new();
 
         public Connection(Socket socket)
         {
@@ -49,12 +50,11 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
 
         public Task Closed { get; }
 
-        public async ValueTask SendAsync(IList<ArraySegment<byte>> buffers, CancellationToken cancel)
-        {
-            // Socket.SendAsync on a stream socket returns only once every byte is with the kernel.
-            using var registration = cancel.Register(static s => ((Socket)s!).Dispose(), _socket);
-            await _socket.SendAsync(buffers, SocketFlags.None);
-        }
+        // SocketAsyncEventArgs rather than Socket.SendAsync: on failure it still reports how many bytes the
+        // kernel took, which is what lets the writer resend exactly the lines that were not taken.
+        public ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers) => _sender.SendAsync(_socket, buffers);
+
+        public void Abort() => _socket.Dispose();
 
         // A Graphite daemon never sends, so any completed read means it closed or reset: the writer then
         // reconnects before its next write instead of losing that write into a dead socket.
@@ -86,6 +86,38 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
             {
             }
             _socket.Dispose();
+            _sender.Dispose();
+        }
+    }
+
+    private sealed class Sender : SocketAsyncEventArgs
+    {
+        private TaskCompletionSource<SendResult>? _done;
+
+        public ValueTask<SendResult> SendAsync(Socket socket, IList<ArraySegment<byte>> buffers)
+        {
+            BufferList = buffers;
+            _done = null;
+            bool pending;
+            try
+            {
+                _done = new TaskCompletionSource<SendResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                pending = socket.SendAsync(this);
+            }
+            catch (ObjectDisposedException e)
+            {
+                return new(new SendResult(0, e.Message));
+            }
+            return pending ? new(_done.Task) : new(Result());
+        }
+
+        protected override void OnCompleted(SocketAsyncEventArgs e) => _done!.TrySetResult(Result());
+
+        private SendResult Result()
+        {
+            var result = new SendResult(BytesTransferred, SocketError == SocketError.Success ? null : SocketError.ToString());
+            BufferList = null;
+            return result;
         }
     }
 }

@@ -5,9 +5,12 @@ namespace Polymur.Gateway.Routing;
 /// <summary>Every line to every destination: the same pooled batch goes into each queue, by reference.</summary>
 public sealed class BroadcastRouter(DestinationSet destinations) : IBatchRouter
 {
-    public void Route(Batch batch)
+    public void Plan(Batch batch, List<Delivery> plan)
     {
-        foreach (var destination in destinations.Current)
-            destination.Offer(batch);
+        foreach (var destination in destinations.Table.Destinations)
+        {
+            batch.Retain(1);
+            plan.Add(new Delivery(destination, batch));
+        }
     }
 }

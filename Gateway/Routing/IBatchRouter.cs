@@ -2,9 +2,15 @@ using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Routing;
 
-/// <summary>Decides which destinations get the lines of a parsed batch, and hands them over.</summary>
+/// <summary>One batch (or part of one) bound for one destination.</summary>
+public readonly record struct Delivery(Destination Destination, Batch Batch);
+
+/// <summary>Decides which destinations get the lines of a parsed batch.</summary>
 public interface IBatchRouter
 {
-    /// <summary>Offers the batch's lines to their destinations. The caller keeps (and later releases) its own reference.</summary>
-    void Route(Batch batch);
+    /// <summary>
+    /// Adds a delivery per destination that gets lines of <paramref name="batch"/>. Each delivery's batch
+    /// carries one reference for the caller, who queues it or releases it.
+    /// </summary>
+    void Plan(Batch batch, List<Delivery> plan);
 }

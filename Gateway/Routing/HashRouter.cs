@@ -1,0 +1,75 @@
+using System.Buffers;
+using Polymur.Gateway.Outputs;
+
+namespace Polymur.Gateway.Routing;
+
+/// <summary>
+/// One destination per metric: each line of the batch is copied into its owner's part, one pooled buffer
+/// per destination per batch, and each part is queued as a batch of its own. The parts keep the original
+/// batch alive (and so its in-flight slot) until they are written.
+/// </summary>
+public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
+{
+    public void Plan(Batch batch, List<Delivery> plan)
+    {
+        var table = destinations.Table;
+        var targets = table.Destinations;
+        if (targets.Length == 1 || table.Placement is null)
+        {
+            foreach (var d in targets)
+            {
+                batch.Retain(1);
+                plan.Add(new Delivery(d, batch));
+            }
+            return;
+        }
+
+        var placement = table.Placement;
+        var parts = new Part[targets.Length];
+        int guess = batch.Length / targets.Length + batch.Length / 8 + 64;
+        ReadOnlySpan<byte> data = batch.Data;
+        while (!data.IsEmpty)
+        {
+            int lf = data.IndexOf((byte)'\n');
+            var line = data[..(lf + 1)]; // lines in a parsed batch always end in LF
+            data = data[(lf + 1)..];
+            int end = line.IndexOfAny((byte)' ', (byte)'\t');
+            ref var part = ref parts[placement.DestinationFor(line[..end])];
+            part.Append(line, guess);
+        }
+
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (parts[i].Points == 0)
+                continue;
+            batch.Retain(1);
+            plan.Add(new Delivery(targets[i], new Batch(parts[i].Buffer!, parts[i].Length, parts[i].Points, batch.Release)));
+        }
+    }
+
+    private struct Part
+    {
+        public byte[]? Buffer;
+        public int Length;
+        public int Points;
+
+        public void Append(ReadOnlySpan<byte> line, int initial)
+        {
+            if (Buffer is null)
+                Buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, line.Length));
+            else if (Buffer.Length - Length < line.Length)
+                Grow(line.Length);
+            line.CopyTo(Buffer.AsSpan(Length));
+            Length += line.Length;
+            Points++;
+        }
+
+        private void Grow(int needed)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(Buffer!.Length * 2, Length + needed));
+            Buffer.AsSpan(0, Length).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(Buffer);
+            Buffer = bigger;
+        }
+    }
+}
