@@ -91,3 +91,47 @@ public class DestinationFailureTests
         await Assert.That(reply.Body).IsEqualTo("no destinations to deliver to\n");
     }
 }
+
+public class DestinationKilledUnderLoadTests
+{
+    [Test]
+    public async Task Killed_and_restarted_under_load_the_others_get_everything_and_every_point_is_accounted()
+    {
+        await using var steady = TcpSink.Start();
+        var flaky = TcpSink.Start();
+        int flakyPort = flaky.Port;
+        await using var gw = await TestGateway.StartAsync([steady, flaky], o => o with { OutgoingQueueCap = 20_000, QueueWait = TimeSpan.FromSeconds(2) });
+        using var client = gw.Client();
+        long acceptedLines = 0;
+        using var stop = new CancellationTokenSource();
+
+        var load = Task.Run(async () =>
+        {
+            for (int n = 0; !stop.IsCancellationRequested; n++)
+            {
+                if ((await client.IngestAsync("123", ProxyClient.Lines($"l{n}", 2000))).Status == 200)
+                    Interlocked.Add(ref acceptedLines, 2000);
+            }
+        });
+        await Task.Delay(500);
+        await flaky.DisposeAsync();
+        await Task.Delay(1000);
+        await using var restarted = TcpSink.Start(flakyPort);
+        await Task.Delay(1000);
+        stop.Cancel();
+        await load;
+
+        await Assert.That(await steady.WaitForAsync((int)acceptedLines, TimeSpan.FromSeconds(20))).IsTrue();
+        await Assert.That((await steady.SettleAsync()).Count).IsEqualTo((int)acceptedLines);
+        await gw.App.StopAsync();
+        foreach (var d in gw.App.Destinations.Current)
+        {
+            var c = d.Counters;
+            await Assert.That(c.Routed).IsEqualTo(acceptedLines);
+            await Assert.That(c.Delivered + c.Dropped(DropReason.QueueFull) + c.Dropped(DropReason.ShutdownTimeout) + c.Dropped(DropReason.DestinationRemoved) + c.Queued).IsEqualTo(c.Routed);
+            await Assert.That(c.Queued).IsEqualTo(0);
+        }
+        await Assert.That(restarted.Count).IsGreaterThan(0);
+        await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(acceptedLines);
+    }
+}
