@@ -2,8 +2,14 @@ namespace Polymur.Gateway;
 
 public sealed partial class GatewayApp
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Address}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening for ingest on {Address}")]
     private partial void LogListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin API listening on {Address}")]
+    private partial void LogAdminListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin API on {Address} is reachable from other hosts; it can add and remove destinations")]
+    private partial void LogAdminExposed(string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "polymur-gateway started: {Destinations} destinations, distribution {Distribution}, key prefix {KeyPrefix}")]
     private partial void LogStarted(int destinations, string distribution, bool keyPrefix);

@@ -3,7 +3,9 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Console;
+using Polymur.Gateway.Admin;
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Hosting;
 using Polymur.Gateway.Ingest;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
@@ -40,9 +42,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
     private readonly TimeSpan _dropReportInterval;
     private bool _stopped;
 
-    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, DestinationSet destinations, IngestCounters counters, InflightBatches inflight)
+    private readonly Listeners _listeners;
+
+    private GatewayApp(WebApplication web, Listeners listeners, GatewayOptions options, GatewayAppSettings settings, DestinationSet destinations, IngestCounters counters, InflightBatches inflight)
     {
         _web = web;
+        _listeners = listeners;
         _options = options;
         _dropReportInterval = settings.DropReportInterval;
         Destinations = destinations;
@@ -57,9 +62,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     public InflightBatches Inflight { get; }
 
-    /// <summary>The bound ingest addresses, as URLs (http:// and https://), with real ports when 0 was asked for.</summary>
-    public IReadOnlyList<string> Addresses =>
-        _web.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    /// <summary>The bound ingest URLs (http:// and https://), with real ports when 0 was asked for.</summary>
+    public IReadOnlyList<string> Addresses => _listeners.Urls(ListenerScope.Ingest);
+
+    /// <summary>The bound admin API URL.</summary>
+    public string AdminAddress => _listeners.Urls(ListenerScope.Admin)[0];
 
     public static GatewayApp Create(GatewayOptions options, GatewayAppSettings settings)
     {
@@ -69,20 +76,16 @@ public sealed partial class GatewayApp : IAsyncDisposable
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);
         builder.WebHost.UseKestrelHttpsConfiguration();
         var certificate = options.HttpsEnabled ? X509Certificate2.CreateFromPemFile(options.CertPath!, options.KeyPath) : null;
+        var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxBodySize;
-            Listen(kestrel, options.ListenAddress, options.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+            listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpPort, HttpProtocols.Http1);
+            // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
             if (certificate is not null)
-            {
-                Listen(kestrel, options.ListenAddress, options.HttpsPort, listen =>
-                {
-                    // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
-                    listen.UseHttps(certificate);
-                });
-            }
+                listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(certificate));
+            listeners.Open(kestrel, ListenerScope.Admin, options.ApiAddress);
         });
 
         var web = builder.Build();
@@ -104,7 +107,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             loggers.CreateLogger<IngestHandler>());
 
         // The original accepted any method on these exact paths; routing alone would also take "/ingest/".
-        web.Use((context, next) =>
+        web.Use(static (context, next) =>
         {
             if (context.Request.Path.Value is { Length: > 1 } path && path.EndsWith('/'))
             {
@@ -113,10 +116,14 @@ public sealed partial class GatewayApp : IAsyncDisposable
             }
             return next(context);
         });
-        web.Map("/ping", ingest.PingAsync);
-        web.Map("/ingest", ingest.IngestAsync);
+        web.UseRouting();
+        web.Use(ListenerScopes.Enforce);
+        var ingestScope = new ListenerScopeMetadata(ListenerScope.Ingest);
+        web.Map("/ping", ingest.PingAsync).WithMetadata(ingestScope);
+        web.Map("/ingest", ingest.IngestAsync).WithMetadata(ingestScope);
+        new AdminEndpoints(destinations, options.DrainTimeout).Map(web);
 
-        var app = new GatewayApp(web, options, settings, destinations, counters, inflight);
+        var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight);
         if (settings.Keys is null && !options.DevMode)
             app.LogNoKeySource();
         return app;
@@ -138,22 +145,15 @@ public sealed partial class GatewayApp : IAsyncDisposable
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)
-    {
-        if (host.Length == 0)
-            kestrel.ListenAnyIP(port, configure);
-        else if (host == "localhost" && port != 0)
-            kestrel.ListenLocalhost(port, configure);
-        else
-            kestrel.Listen(host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host), port, configure);
-    }
-
     public async Task StartAsync(CancellationToken cancel = default)
     {
         Destinations.Start(_dropReportInterval);
         await _web.StartAsync(cancel);
         foreach (var address in Addresses)
             LogListening(address);
+        LogAdminListening(AdminAddress);
+        if (!_options.ApiAddress.IsLoopback)
+            LogAdminExposed(AdminAddress);
         LogStarted(Destinations.Current.Length, _options.Distribution.ToString().ToLowerInvariant(), _options.KeyPrefix);
     }
 

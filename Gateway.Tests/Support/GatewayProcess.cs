@@ -63,6 +63,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("POLYMUR_GW_", StringComparison.Ordinal)).ToList())
             info.Environment.Remove(key);
+        // Never the default admin port: tests run in parallel.
+        info.Environment["POLYMUR_GW_API_ADDR"] = "127.0.0.1:0";
         foreach (var (key, value) in env ?? new Dictionary<string, string>())
             info.Environment[key] = value;
         return new GatewayProcess(Process.Start(info)!);
@@ -129,6 +131,6 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
 
-    [GeneratedRegex(@"Listening on (http://[^\s]+)")]
+    [GeneratedRegex(@"Listening for ingest on (http://[^\s]+)")]
     private static partial Regex ListeningHttp();
 }

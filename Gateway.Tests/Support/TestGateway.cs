@@ -34,6 +34,7 @@ public sealed class TestGateway : IAsyncDisposable
             ListenAddress = "127.0.0.1",
             HttpPort = 0,
             HttpsPort = 0,
+            ApiAddress = new ListenEndpoint("127.0.0.1", 0),
             DevMode = true,
             DrainTimeout = TimeSpan.FromSeconds(5),
             QueueWait = TimeSpan.FromMilliseconds(300),
@@ -63,6 +64,8 @@ public sealed class TestGateway : IAsyncDisposable
         StartAsync([sink], configure, keys);
 
     public ProxyClient Client() => new(HttpAddress);
+
+    public HttpClient AdminClient() => new() { BaseAddress = new Uri(App.AdminAddress) };
 
     public async ValueTask DisposeAsync() => await App.DisposeAsync();
 }

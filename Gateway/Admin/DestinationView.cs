@@ -1,0 +1,40 @@
+using System.Text.Json.Serialization;
+using Polymur.Gateway.Outputs;
+
+namespace Polymur.Gateway.Admin;
+
+/// <summary>A destination as the admin API shows it.</summary>
+public sealed record DestinationView(
+    string Name,
+    bool Connected,
+    long QueuedPoints,
+    long QueueCapacity,
+    long Routed,
+    long Delivered,
+    DropCounts Dropped)
+{
+    public static DestinationView Of(Destination d) => new(
+        d.Name,
+        d.Connected,
+        d.Counters.Queued,
+        d.Queue.CapacityPoints,
+        d.Counters.Routed,
+        d.Counters.Delivered,
+        new DropCounts(d.Counters.Dropped(DropReason.QueueFull), d.Counters.Dropped(DropReason.ShutdownTimeout), d.Counters.Dropped(DropReason.DestinationRemoved)));
+}
+
+public sealed record DropCounts(long QueueFull, long ShutdownTimeout, long DestinationRemoved);
+
+/// <summary>The body of POST /destinations.</summary>
+public sealed record AddDestinationRequest(string? Address);
+
+/// <summary>Every admin error: one short sentence.</summary>
+public sealed record AdminError(string Error);
+
+/// <summary>Source-generated JSON for the admin API: no reflection, AOT-safe.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(DestinationView))]
+[JsonSerializable(typeof(DestinationView[]))]
+[JsonSerializable(typeof(AddDestinationRequest))]
+[JsonSerializable(typeof(AdminError))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;
