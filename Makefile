@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean
+.PHONY: all build publish test run clean bench
 
 all: build
 
@@ -30,3 +30,7 @@ run:
 
 clean:
 	rm -rf artifacts Gateway/bin Gateway/obj Gateway.Tests/bin Gateway.Tests/obj TestResults
+
+# Throughput and CPU cost per metric of the published binary (needs wrk: apt-get install wrk). See BENCHMARKS.md.
+bench: publish
+	bench/run.sh $(BENCH_SECONDS)

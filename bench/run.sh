@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make bench: the published NativeAOT gateway pinned to CPU 0; wrk and a line-counting sink on CPU 1.
+# Each scenario posts one pre-built 5000-line gzip batch (level 6, ~58-byte lines) over 4 connections for
+# a fixed time, waits for the sinks to drain, and prints throughput and the gateway's CPU cost per metric.
+# Usage: bench/run.sh [seconds]      (BENCH_SCENARIOS="broadcast:1 broadcast:3 hash-route:3" to choose)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3"}
+bin=artifacts/publish/polymur-gateway
+tools=bench/BenchTools/bin/Release/net10.0/BenchTools
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+hz=$(getconf CLK_TCK)
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+[ -x "$bin" ] || { echo "$bin is missing: make publish" >&2; exit 1; }
+dotnet build bench/BenchTools -c Release -v quiet --nologo >/dev/null
+"$tools" makebatch "$work/batch.gz" 5000
+export BENCH_BATCH="$work/batch.gz"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"
+echo "zlib alone (.NET GZipStream, same batch, one core): $(taskset -c 0 "$tools" inflate "$work/batch.gz" 3)"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+for scenario in $scenarios; do
+  dist=${scenario%%:*}
+  n=${scenario##*:}
+  ports=(); dests=()
+  for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
+  rm -f "$work/count"
+  taskset -c 1 "$tools" sink "$work/count" "${ports[@]}" > "$work/sink.log" &
+  sink=$!
+  until [ -s "$work/count" ]; do sleep 0.05; done
+  port=$(free_port)
+  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 \
+    -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
+    -outgoing-queue-cap "${BENCH_QUEUE_CAP:-200000}" -queue-wait 10s 2> "$work/gw.log" &
+  gw=$!
+  until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
+  before=$(cpu_ticks $gw)
+  taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port/ingest" > "$work/wrk.txt"
+  accepted=$(awk -F= '/^accepted_batches=/{print $2}' "$work/wrk.txt")
+  fanout=$([ "$dist" = broadcast ] && echo "$n" || echo 1)
+  expected=$((accepted * 5000 * fanout))
+  deadline=$((SECONDS + 60)); last=-1
+  while [ "$(cat "$work/count")" -lt "$expected" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  delivered=$(cat "$work/count")
+  after=$(cpu_ticks $gw)
+  peak=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")
+  kill -TERM $gw; wait $gw || true
+  kill $sink; wait $sink 2>/dev/null || true
+  cpu_ns=$(( (after - before) * 1000000000 / hz ))
+  metrics=$((accepted * 5000))
+  echo
+  echo "== $dist to $n destination(s), ${secs}s, 4 connections"
+  echo "accepted metrics:        $metrics ($accepted batches; refused $(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt"), errors $(awk -F= '/^errors=/{print $2}' "$work/wrk.txt"))"
+  echo "delivered lines:         $delivered (expected $expected, lost $((expected - delivered)))"
+  echo "accepted metrics/s:      $((metrics / secs))"
+  echo "gateway CPU ns/metric:   $(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}') (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
+  echo "gateway CPU:             $(awk -v c="$cpu_ns" -v s="$secs" 'BEGIN{printf "%.0f%%", c/s/1e7}') of one core"
+  echo "request latency:         p50 $(awk -F= '/^p50_us=/{print $2}' "$work/wrk.txt") us, p99 $(awk -F= '/^p99_us=/{print $2}' "$work/wrk.txt") us"
+  echo "peak RSS:                $((peak / 1024)) MiB"
+done
