@@ -20,6 +20,6 @@ public sealed partial class GatewayApp
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: no new batches; draining {Queued} queued points for up to {Seconds}s")]
     private partial void LogDraining(long queued, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped: {Delivered} points delivered, {Dropped} dropped in all")]
-    private partial void LogStopped(long delivered, long dropped);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped: {Received} lines accepted in {Batches} batches; {Delivered} points delivered, {Dropped} dropped in all")]
+    private partial void LogStopped(long received, long batches, long delivered, long dropped);
 }

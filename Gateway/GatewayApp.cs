@@ -167,7 +167,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         long queued = Destinations.Current.Sum(d => d.QueuedPoints);
         LogDraining(queued, _options.DrainTimeout.TotalSeconds);
         await Destinations.DrainAsync(_options.DrainTimeout);
-        LogStopped(Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));
+        LogStopped(Counters.LinesReceived, Counters.BatchesAccepted, Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));
     }
 
     /// <summary>Runs until SIGTERM or SIGINT, drains, and returns the process exit code.</summary>

@@ -10,7 +10,7 @@ scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3"}
 bin=artifacts/publish/polymur-gateway
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; cp "$work/gw.log" /tmp/last-gw.log 2>/dev/null; rm -rf "$work"' EXIT
 hz=$(getconf CLK_TCK)
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -22,6 +22,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "zlib alone (.NET GZipStream, same batch, one core): $(taskset -c 0 "$tools" inflate "$work/batch.gz" 3)"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu1_busy_idle() { awk '/^cpu1 /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for scenario in $scenarios; do
@@ -40,26 +41,33 @@ for scenario in $scenarios; do
   gw=$!
   until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
   before=$(cpu_ticks $gw)
+  read -r b1 i1 < <(cpu1_busy_idle)
   taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port/ingest" > "$work/wrk.txt"
   accepted=$(awk -F= '/^accepted_batches=/{print $2}' "$work/wrk.txt")
   fanout=$([ "$dist" = broadcast ] && echo "$n" || echo 1)
   expected=$((accepted * 5000 * fanout))
-  deadline=$((SECONDS + 60)); last=-1
+  deadline=$((SECONDS + 60))
   while [ "$(cat "$work/count")" -lt "$expected" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-  delivered=$(cat "$work/count")
   after=$(cpu_ticks $gw)
+  read -r b2 i2 < <(cpu1_busy_idle)
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")
-  kill -TERM $gw; wait $gw || true
+  kill -TERM $gw; wait $gw || true   # exits only once its queues are drained
+  sleep 0.3
+  delivered=$(cat "$work/count")
   kill $sink; wait $sink 2>/dev/null || true
+  # What the gateway itself accepted (wrk does not count answers still in flight when it stops).
+  accepted_lines=$(grep -oE 'Stopped: [0-9]+ lines accepted' "$work/gw.log" | grep -oE '[0-9]+')
+  expected=$((accepted_lines * fanout))
   cpu_ns=$(( (after - before) * 1000000000 / hz ))
   metrics=$((accepted * 5000))
   echo
   echo "== $dist to $n destination(s), ${secs}s, 4 connections"
-  echo "accepted metrics:        $metrics ($accepted batches; refused $(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt"), errors $(awk -F= '/^errors=/{print $2}' "$work/wrk.txt"))"
+  echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's ($accepted batches; refused $(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt"), errors $(awk -F= '/^errors=/{print $2}' "$work/wrk.txt"))"
   echo "delivered lines:         $delivered (expected $expected, lost $((expected - delivered)))"
   echo "accepted metrics/s:      $((metrics / secs))"
   echo "gateway CPU ns/metric:   $(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}') (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
   echo "gateway CPU:             $(awk -v c="$cpu_ns" -v s="$secs" 'BEGIN{printf "%.0f%%", c/s/1e7}') of one core"
+  echo "load side (CPU 1):       $(awk -v b=$((b2 - b1)) -v i=$((i2 - i1)) 'BEGIN{printf "%.0f%%", 100*b/(b+i)}') busy (wrk + sink)"
   echo "request latency:         p50 $(awk -F= '/^p50_us=/{print $2}' "$work/wrk.txt") us, p99 $(awk -F= '/^p99_us=/{print $2}' "$work/wrk.txt") us"
   echo "peak RSS:                $((peak / 1024)) MiB"
 done

@@ -29,7 +29,7 @@ public class ShutdownTests
 
         await Assert.That(code).IsEqualTo(0);
         await Assert.That((await sink.SettleAsync()).Count).IsEqualTo(50_000);
-        await Assert.That(gw.Stderr).Contains("Stopped: 50000 points delivered, 0 dropped in all");
+        await Assert.That(gw.Stderr).Contains("Stopped: 50000 lines accepted in 10 batches; 50000 points delivered, 0 dropped in all");
     }
 
     [Test]
@@ -87,6 +87,6 @@ public class ShutdownTests
 
         await Assert.That(code).IsEqualTo(0);
         await Assert.That(gw.Stderr).Contains($"Destination 127.0.0.1:{port}: 1234 queued points dropped (ShutdownTimeout)");
-        await Assert.That(gw.Stderr).Contains("Stopped: 0 points delivered, 1234 dropped in all");
+        await Assert.That(gw.Stderr).Contains("Stopped: 1234 lines accepted in 1 batches; 0 points delivered, 1234 dropped in all");
     }
 }

@@ -51,7 +51,7 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
                 if (full is null)
                     return AdmissionResult.Accepted;
                 var freed = full.Queue.Space.Register();
-                if (full.Queue.Points < full.Queue.CapacityPoints || !full.Connected)
+                if (full.Queue.Points < full.Queue.CapacityPoints || full.Down)
                     continue; // room appeared, or it went down (and is no longer waited for): try again
                 if (!await WaitAsync(freed, deadline, cancel))
                     return AdmissionResult.QueuesFull;
@@ -76,7 +76,7 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
         for (int i = 0; i < plan.Count; i++)
         {
             var (destination, batch) = plan[i];
-            if (!destination.Connected)
+            if (destination.Down)
                 continue;
             if (!destination.Queue.TryReserve(batch.Points))
             {

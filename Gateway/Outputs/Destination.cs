@@ -16,6 +16,12 @@ public sealed class Destination
 
     public bool Connected { get; internal set; }
 
+    /// <summary>
+    /// True after a connect attempt failed or the connection was lost, until it connects again. Requests
+    /// wait for room only on destinations that are not down; a new destination is not down.
+    /// </summary>
+    public bool Down { get; internal set; }
+
     public long QueuedPoints => Queue.Points;
 
     internal DestinationQueue Queue { get; }

@@ -84,6 +84,32 @@ internal sealed partial class DestinationWriter
                     await DropConnectionAsync();
                     downSince = Stopwatch.GetTimestamp();
                 }
+                // Connect eagerly, also with nothing to send: a destination is known up or down before
+                // the first batch needs it. At shutdown, only if something is left to deliver.
+                if (_connection is null && !(_completing && _pending.Count == 0 && queue.IsEmpty))
+                {
+                    try
+                    {
+                        _connection = await _transport.ConnectAsync(_abort.Token);
+                    }
+                    catch (Exception e) when (!_abort.IsCancellationRequested)
+                    {
+                        _destination.Down = true;
+                        if (failedAttempts++ == 0)
+                            LogUnreachable(_destination.Name, e.Message);
+                        await Task.Delay(_backoff.Next(), _abort.Token);
+                        continue;
+                    }
+                    _ = _connection.Closed.ContinueWith(static (_, q) => ((DestinationQueue)q!).Wake(), queue, TaskScheduler.Default);
+                    _destination.Connected = true;
+                    _destination.Down = false;
+                    _backoff.Reset();
+                    if (failedAttempts == 0)
+                        LogConnected(_destination.Name);
+                    else
+                        LogReconnected(_destination.Name, failedAttempts, Stopwatch.GetElapsedTime(downSince).TotalSeconds);
+                    failedAttempts = 0;
+                }
                 if (_pending.Count == 0 && !Gather(queue))
                 {
                     if (_completing)
@@ -92,27 +118,7 @@ internal sealed partial class DestinationWriter
                     continue;
                 }
                 if (_connection is null)
-                {
-                    try
-                    {
-                        _connection = await _transport.ConnectAsync(_abort.Token);
-                    }
-                    catch (Exception e) when (!_abort.IsCancellationRequested)
-                    {
-                        if (failedAttempts++ == 0)
-                            LogUnreachable(_destination.Name, e.Message);
-                        await Task.Delay(_backoff.Next(), _abort.Token);
-                        continue;
-                    }
-                    _ = _connection.Closed.ContinueWith(static (_, q) => ((DestinationQueue)q!).Wake(), queue, TaskScheduler.Default);
-                    _destination.Connected = true;
-                    _backoff.Reset();
-                    if (failedAttempts == 0)
-                        LogConnected(_destination.Name);
-                    else
-                        LogReconnected(_destination.Name, failedAttempts, Stopwatch.GetElapsedTime(downSince).TotalSeconds);
-                    failedAttempts = 0;
-                }
+                    continue;
 
                 _segments.Clear();
                 foreach (var p in _pending)
@@ -224,6 +230,7 @@ internal sealed partial class DestinationWriter
     private async ValueTask DropConnectionAsync()
     {
         _destination.Connected = false;
+        _destination.Down = true;
         var connection = _connection;
         _connection = null;
         if (connection is not null)
