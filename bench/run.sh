@@ -2,7 +2,8 @@
 # make bench: the published NativeAOT gateway pinned to CPU 0; wrk and a line-counting sink on CPU 1.
 # Each scenario posts one pre-built 5000-line gzip batch (level 6, ~58-byte lines) over 4 connections for
 # a fixed time, waits for the sinks to drain, and prints throughput and the gateway's CPU cost per metric.
-# Usage: bench/run.sh [seconds]      (BENCH_SCENARIOS="broadcast:1 broadcast:3 hash-route:3" to choose)
+# Usage: bench/run.sh [seconds]   BENCH_SCENARIOS="broadcast:1 broadcast:3 hash-route:3" chooses scenarios;
+# BENCH_QUEUE_CAP=N sets -outgoing-queue-cap (default: the gateway's own default, 4096 points).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -37,7 +38,7 @@ for scenario in $scenarios; do
   port=$(free_port)
   taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 \
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
-    -outgoing-queue-cap "${BENCH_QUEUE_CAP:-200000}" -queue-wait 10s 2> "$work/gw.log" &
+    ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} 2> "$work/gw.log" &
   gw=$!
   until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
   before=$(cpu_ticks $gw)
