@@ -25,7 +25,7 @@ static int MakeBatch(string path, int lines)
     var text = new StringBuilder();
     var random = new Random(58);
     for (int i = 0; i < lines; i++)
-        text.Append($"prod.web{i % 97:00}.app.requests.p{i:0000}.rate {random.Next(100000) / 100.0:0.00} 1700000000\n");
+        text.Append($"prod.web{i % 97:00}.app.http.requests.p{i:0000}.rate {random.Next(100000) / 100.0:0.00} 1700000000\n");
     var raw = Encoding.ASCII.GetBytes(text.ToString());
     using var file = File.Create(path);
     using (var gzip = new GZipStream(file, new ZLibCompressionOptions { CompressionLevel = 6 }))
