@@ -14,8 +14,8 @@ public sealed partial class GatewayApp
     [LoggerMessage(Level = LogLevel.Information, Message = "polymur-gateway started: {Destinations} destinations, distribution {Distribution}, key prefix {KeyPrefix}")]
     private partial void LogStarted(int destinations, string distribution, bool keyPrefix);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No API key source: every key is refused. Use -dev-mode (key '123'); the Consul key store is not wired yet")]
-    private partial void LogNoKeySource();
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dev mode: Consul is not used; the only valid API key is '123' (name 'dev')")]
+    private partial void LogDevMode();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: no new batches; draining {Queued} queued points for up to {Seconds}s")]
     private partial void LogDraining(long queued, double seconds);

@@ -23,6 +23,9 @@ public sealed class GatewayAppSettings
     /// <summary>Replaces the key source (tests use a fixed key set; the app uses dev mode or Consul).</summary>
     public IKeyCache? Keys { get; init; }
 
+    /// <summary>How to reach Consul when keys come from there (not in dev mode, and no <see cref="Keys"/>).</summary>
+    public ConsulSettings? Consul { get; init; }
+
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 
     internal WriterOptions Writers { get; init; } = new();
@@ -62,6 +65,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     public InflightBatches Inflight { get; }
 
+    /// <summary>The key cache every request checks.</summary>
+    public IKeyCache Keys { get; private init; } = null!;
+
+    /// <summary>The Consul key source, when keys come from Consul.</summary>
+    public ConsulKeySource? ConsulKeys { get; private init; }
+
     /// <summary>The bound ingest URLs (http:// and https://), with real ports when 0 was asked for.</summary>
     public IReadOnlyList<string> Addresses => _listeners.Urls(ListenerScope.Ingest);
 
@@ -93,7 +102,13 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var counters = new IngestCounters();
         var inflight = new InflightBatches(options.IncomingQueueCap);
         var destinations = DestinationSet.Create(options, settings.Writers, settings.Stdout, loggers);
-        var keys = settings.Keys ?? (options.DevMode ? StaticKeyCache.DevMode() : new StaticKeyCache(KeySnapshot.Empty));
+        ConsulKeySource? consulKeys = null;
+        if (settings.Keys is null && !options.DevMode)
+        {
+            var consul = settings.Consul ?? throw new ArgumentException("keys come from Consul but no Consul settings were given");
+            consulKeys = new ConsulKeySource(new ConsulKvClient(consul), loggers.CreateLogger<ConsulKeySource>());
+        }
+        IKeyCache keys = settings.Keys ?? (IKeyCache?)consulKeys ?? StaticKeyCache.DevMode();
         IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations);
         var ingest = new IngestHandler(
             keys,
@@ -123,9 +138,9 @@ public sealed partial class GatewayApp : IAsyncDisposable
         web.Map("/ingest", ingest.IngestAsync).WithMetadata(ingestScope);
         new AdminEndpoints(destinations, options.DrainTimeout).Map(web);
 
-        var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight);
-        if (settings.Keys is null && !options.DevMode)
-            app.LogNoKeySource();
+        var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight) { ConsulKeys = consulKeys, Keys = keys };
+        if (options.DevMode && settings.Keys is null)
+            app.LogDevMode();
         return app;
     }
 
@@ -147,6 +162,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancel = default)
     {
+        if (ConsulKeys is not null)
+            await ConsulKeys.StartAsync();
         Destinations.Start(_dropReportInterval);
         await _web.StartAsync(cancel);
         foreach (var address in Addresses)
@@ -167,6 +184,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
         long queued = Destinations.Current.Sum(d => d.QueuedPoints);
         LogDraining(queued, _options.DrainTimeout.TotalSeconds);
         await Destinations.DrainAsync(_options.DrainTimeout);
+        if (ConsulKeys is not null)
+            await ConsulKeys.DisposeAsync();
         LogStopped(Counters.LinesReceived, Counters.BatchesAccepted, Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));
     }
 

@@ -1,5 +1,19 @@
 using Polymur.Gateway;
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Keys;
+
+// Installed as pgw-key too (a link to this binary): then every argument belongs to the key tool.
+string invokedAs = InvokedAs();
+if (invokedAs == "pgw-key")
+{
+    var envOnly = CommandLine.Parse([], Environment.GetEnvironmentVariable);
+    if (envOnly.Kind == CommandKind.Error)
+    {
+        Console.Error.WriteLine($"pgw-key: {envOnly.Error}");
+        return CommandLine.UsageExitCode;
+    }
+    return await KeyTool.RunAsync("pgw-key", args, envOnly.Options!, Environment.GetEnvironmentVariable, Console.Out, Console.Error);
+}
 
 var parsed = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
 switch (parsed.Kind)
@@ -17,16 +31,26 @@ switch (parsed.Kind)
         Console.Error.WriteLine($"polymur-gateway: {parsed.Error}");
         return CommandLine.UsageExitCode;
 }
+if (parsed.Positionals.Count > 0 && parsed.Positionals[0] == "keys")
+    return await KeyTool.RunAsync("polymur-gateway keys", [.. parsed.Positionals.Skip(1)], parsed.Options!, Environment.GetEnvironmentVariable, Console.Out, Console.Error);
 if (parsed.Positionals.Count > 0)
 {
     Console.Error.WriteLine($"polymur-gateway: unexpected argument \"{parsed.Positionals[0]}\" (see -help)");
     return CommandLine.UsageExitCode;
 }
 
+var options = parsed.Options!;
+ConsulSettings? consul = null;
+if (!options.DevMode && !ConsulSettings.TryResolve(options, Environment.GetEnvironmentVariable, out consul, out string consulError))
+{
+    Console.Error.WriteLine($"polymur-gateway: {consulError}");
+    return CommandLine.UsageExitCode;
+}
+
 GatewayApp app;
 try
 {
-    app = GatewayApp.Create(parsed.Options!, new GatewayAppSettings());
+    app = GatewayApp.Create(options, new GatewayAppSettings { Consul = consul });
 }
 catch (System.Security.Cryptography.CryptographicException e)
 {
@@ -43,5 +67,20 @@ await using (app)
     {
         Console.Error.WriteLine($"polymur-gateway: cannot listen: {e.Message}");
         return 1;
+    }
+}
+
+// argv[0] as the kernel has it (the link's name); under the JIT host GetCommandLineArgs()[0] is the .dll instead.
+static string InvokedAs()
+{
+    try
+    {
+        var cmdline = File.ReadAllBytes("/proc/self/cmdline");
+        int end = Array.IndexOf(cmdline, (byte)0);
+        return Path.GetFileName(System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end));
+    }
+    catch (IOException)
+    {
+        return Path.GetFileName(Environment.GetCommandLineArgs()[0]);
     }
 }

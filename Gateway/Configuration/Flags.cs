@@ -19,6 +19,15 @@ internal static class Flags
         new() { Name = "console-out", Kind = "", Default = "",
             Help = "Dump output to console (stdout) instead of the destinations",
             Apply = (o, v) => o with { ConsoleOut = Bool(v) } },
+        new() { Name = "consul-addr", Kind = "string", Default = "",
+            Help = "Consul HTTP address, host:port or https://host:port (empty: CONSUL_HTTP_ADDR, else 127.0.0.1:8500)",
+            Apply = (o, v) => o with { ConsulAddress = NonEmptyOrNull(v) } },
+        new() { Name = "consul-prefix", Kind = "string", Default = Defaults.ConsulPrefix,
+            Help = "Consul KV prefix holding the API keys (<prefix><name> = key)",
+            Apply = (o, v) => o with { ConsulPrefix = KvPrefix(v) } },
+        new() { Name = "consul-sync", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.ConsulSync),
+            Help = "Longest time between full key refreshes; changes arrive at once through blocking queries",
+            Apply = (o, v) => o with { ConsulSync = PositiveDuration(v) } },
         new() { Name = "destinations", Kind = "string", Default = "",
             Help = "Comma-delimited list of host:port[:instance] destinations",
             Apply = (o, v) => o with { Destinations = DestinationList(v) } },
@@ -111,6 +120,18 @@ internal static class Flags
 
     private static long Size(string v, long max) =>
         ValueParsers.TryParseSize(v, out long n) && n > 0 && n <= max ? n : throw new FormatException($"not a size in bytes between 1 and {max} (suffixes KiB, MiB, GiB)");
+
+    private static TimeSpan PositiveDuration(string v) =>
+        Duration(v) is { } d && d >= TimeSpan.FromSeconds(1) ? d : throw new FormatException("must be at least 1s");
+
+    // Consul keys have no leading slash; the trailing one keeps "keys/" from matching "keysX".
+    private static string KvPrefix(string v)
+    {
+        string p = v.Trim().TrimStart('/');
+        if (p.Length == 0 || p.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new FormatException("not a Consul KV path like polymur/gateway/keys/");
+        return p.EndsWith('/') ? p : p + "/";
+    }
 
     private static TimeSpan Duration(string v) =>
         ValueParsers.TryParseDuration(v, out var d) ? d : throw new FormatException("not a duration (Go syntax: 500ms, 10s, 1m)");

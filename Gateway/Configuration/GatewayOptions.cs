@@ -49,6 +49,15 @@ public sealed record GatewayOptions
     /// <summary>Longest line accepted; longer lines are dropped and counted as invalid.</summary>
     public int MaxLineLength { get; init; } = 8192;
 
+    /// <summary>-consul-addr; null means CONSUL_HTTP_ADDR, then 127.0.0.1:8500.</summary>
+    public string? ConsulAddress { get; init; }
+
+    /// <summary>Where the keys live in Consul KV; always ends in '/' so it does not match "keysX".</summary>
+    public string ConsulPrefix { get; init; } = "polymur/gateway/keys/";
+
+    /// <summary>The longest time between two full reads of the keys (the blocking query's wait).</summary>
+    public TimeSpan ConsulSync { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a request waits for queue room before it is answered 503.</summary>
     public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -21,6 +21,14 @@ public readonly struct KeyDigest : IEquatable<KeyDigest>
         (_a, _b, _c, _d) = (words[0], words[1], words[2], words[3]);
     }
 
+    /// <summary>The digest of a key given as its UTF-8 bytes (as Consul stores it).</summary>
+    public static KeyDigest Of(ReadOnlySpan<byte> utf8Key)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(utf8Key, hash);
+        return new KeyDigest(hash);
+    }
+
     public static KeyDigest Of(ReadOnlySpan<char> key)
     {
         int max = Encoding.UTF8.GetMaxByteCount(key.Length);

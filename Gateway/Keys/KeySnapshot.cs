@@ -25,6 +25,10 @@ public sealed class KeySnapshot
         return new KeySnapshot(map.ToFrozenDictionary());
     }
 
+    /// <param name="entries">(name, digest) pairs, already checked: one name per digest.</param>
+    public static KeySnapshot From(IEnumerable<KeyValuePair<KeyDigest, string>> entries) =>
+        new(entries.ToFrozenDictionary());
+
     public bool TryGetName(ReadOnlySpan<char> key, out string name)
     {
         if (key.IsEmpty)
