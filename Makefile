@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench
+.PHONY: all build publish test run clean bench consul
 
 all: build
 
@@ -19,8 +19,12 @@ publish:
 	@rm -f $(PUBLISH_DIR)/*.dbg $(PUBLISH_DIR)/*.json
 	@ls -l $(BINARY)
 
+# A real Consul agent for the key tests (Debian bullseye's consul, fetched with apt into .cache/).
+consul:
+	scripts/fetch-consul.sh
+
 # Restores, builds and runs every test, including the smoke test of the published binary.
-test: publish
+test: publish consul
 	$(DOTNET) build Gateway.Tests/Gateway.Tests.csproj -c Debug --nologo -v quiet
 	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --timeout 30m --minimum-expected-tests 100
 

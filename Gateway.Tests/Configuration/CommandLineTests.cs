@@ -51,6 +51,9 @@ public class CommandLineTests
     {
         ["api-addr"] = ("127.0.0.1:9030", o => o.ApiAddress.ToString(), "127.0.0.1:9030"),
         ["cert"] = ("/etc/hostname", o => o.CertPath!, "/etc/hostname"),
+        ["consul-addr"] = ("https://consul.internal:8501", o => o.ConsulAddress!, "https://consul.internal:8501"),
+        ["consul-prefix"] = ("/team/keys", o => o.ConsulPrefix, "team/keys/"),
+        ["consul-sync"] = ("2m", o => o.ConsulSync, TimeSpan.FromMinutes(2)),
         ["console-out"] = ("true", o => o.ConsoleOut, true),
         ["destinations"] = ("10.0.0.1:2003,10.0.0.2:2004:b", o => string.Join(",", o.Destinations), "10.0.0.1:2003,10.0.0.2:2004:b"),
         ["dev-mode"] = ("1", o => o.DevMode, true),
@@ -107,6 +110,8 @@ public class CommandLineTests
     [Arguments(new[] { "-api-addr", "nowhere" }, "-api-addr", "POLYMUR_GW_API_ADDR")]
     [Arguments(new[] { "-listen-addr", "not an ip" }, "-listen-addr", "POLYMUR_GW_LISTEN_ADDR")]
     [Arguments(new[] { "-metrics-flush" }, "-metrics-flush", "POLYMUR_GW_METRICS_FLUSH")]
+    [Arguments(new[] { "-consul-sync", "100ms" }, "-consul-sync", "POLYMUR_GW_CONSUL_SYNC")]
+    [Arguments(new[] { "-consul-prefix", "/" }, "-consul-prefix", "POLYMUR_GW_CONSUL_PREFIX")]
     public async Task Bad_values_name_the_flag_and_its_env_var(string[] args, string flag, string env)
     {
         var result = Parse(args);

@@ -32,6 +32,18 @@ public class ProcessExitTests
     }
 
     [Test]
+    [Arguments("CONSUL_HTTP_ADDR", "unix:///var/run/consul.sock")]
+    [Arguments("CONSUL_HTTP_SSL_VERIFY", "maybe")]
+    [Arguments("CONSUL_CACERT", "/nonexistent/ca.pem")]
+    public async Task Bad_consul_environment_exits_2_naming_the_variable(string name, string value)
+    {
+        var (code, _, stderr) = await GatewayProcess.RunAsync(GatewayProcess.JitBinary, [], new Dictionary<string, string> { [name] = value });
+
+        await Assert.That(code).IsEqualTo(2);
+        await Assert.That(stderr).Contains(name);
+    }
+
+    [Test]
     public async Task Help_exits_0_and_lists_flags_on_stdout()
     {
         var (code, stdout, _) = await GatewayProcess.RunAsync(GatewayProcess.JitBinary, ["-h"]);

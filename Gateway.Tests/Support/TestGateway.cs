@@ -27,7 +27,7 @@ public sealed class TestGateway : IAsyncDisposable
     public string HttpsAddress => App.Addresses.First(a => a.StartsWith("https://", StringComparison.Ordinal));
 
     /// <summary>Dev-mode defaults (key 123, named dev), fast reconnects; <paramref name="configure"/> adjusts the options.</summary>
-    public static async Task<TestGateway> StartAsync(IEnumerable<TcpSink> sinks, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null)
+    public static async Task<TestGateway> StartAsync(IEnumerable<TcpSink> sinks, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null, ConsulSettings? consul = null)
     {
         var options = new GatewayOptions
         {
@@ -35,7 +35,7 @@ public sealed class TestGateway : IAsyncDisposable
             HttpPort = 0,
             HttpsPort = 0,
             ApiAddress = new ListenEndpoint("127.0.0.1", 0),
-            DevMode = true,
+            DevMode = consul is null,
             DrainTimeout = TimeSpan.FromSeconds(5),
             QueueWait = TimeSpan.FromMilliseconds(300),
             Destinations = [.. sinks.Select(s => new DestinationAddress("127.0.0.1", s.Port, null))],
@@ -47,6 +47,7 @@ public sealed class TestGateway : IAsyncDisposable
         {
             Stdout = Stream.Synchronized(stdout),
             Keys = keys,
+            Consul = consul,
             ConfigureLogging = l =>
             {
                 l.ClearProviders();
@@ -60,8 +61,8 @@ public sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, logs, stdout);
     }
 
-    public static Task<TestGateway> StartAsync(TcpSink sink, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null) =>
-        StartAsync([sink], configure, keys);
+    public static Task<TestGateway> StartAsync(TcpSink sink, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null, ConsulSettings? consul = null) =>
+        StartAsync([sink], configure, keys, consul);
 
     public ProxyClient Client() => new(HttpAddress);
 

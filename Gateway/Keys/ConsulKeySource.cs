@@ -111,15 +111,13 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
         if (next == 0 || next < _index)
             next = 0; // Consul: an index that goes backwards (or is 0) means start over.
 
-        if (result.NotFound && Volatile.Read(ref _keys).Names.Count > 0 && !await EmptyListIsTrustedAsync(cancel))
-        {
-            _index = next;
-            Succeeded(next);
-            return true;
-        }
-        Apply(ConsulKeySet.From(result.Entries, Prefix));
+        var keys = result.NotFound && Volatile.Read(ref _keys).Names.Count > 0 && !await EmptyListIsTrustedAsync(cancel)
+            ? Volatile.Read(ref _keys)
+            : ConsulKeySet.From(result.Entries, Prefix);
         _index = next;
-        Succeeded(next);
+        // Status first, then the keys: whoever sees the new keys also sees Consul as reachable.
+        Succeeded(next, keys.Snapshot.Count);
+        Apply(keys);
         return true;
     }
 
@@ -142,6 +140,7 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
         var (added, removed, changed) = keys.DiffFrom(before);
         if (added + removed + changed > 0 || !_firstSync.Task.IsCompleted)
             LogRefreshed(added, removed, changed, keys.Snapshot.Count);
+        _firstSync.TrySetResult();
         foreach (var problem in keys.Problems)
         {
             if (_reportedProblems.Add(problem))
@@ -150,15 +149,14 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
         _reportedProblems.IntersectWith(keys.Problems);
     }
 
-    private void Succeeded(ulong index)
+    private void Succeeded(ulong index, int keys)
     {
         if (_outageStarted is { } started)
         {
-            LogRecovered(Stopwatch.GetElapsedTime(started).TotalSeconds, Count);
+            LogRecovered(Stopwatch.GetElapsedTime(started).TotalSeconds, keys);
             _outageStarted = null;
         }
-        Volatile.Write(ref _status, new KeySyncStatus("consul", Count, true, DateTimeOffset.UtcNow, null, null, index));
-        _firstSync.TrySetResult();
+        Volatile.Write(ref _status, new KeySyncStatus("consul", keys, true, DateTimeOffset.UtcNow, null, null, index));
     }
 
     private void Fail(string error)
