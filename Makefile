@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench consul
+.PHONY: all build publish test run clean bench consul test-deps
 
 all: build
 
@@ -23,8 +23,12 @@ publish:
 consul:
 	scripts/fetch-consul.sh
 
+# Debian packages the tests use: Prometheus' own parser checks /metrics.
+test-deps:
+	@dpkg -s python3-prometheus-client >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-prometheus-client; }
+
 # Restores, builds and runs every test, including the smoke test of the published binary.
-test: publish consul
+test: publish consul test-deps
 	$(DOTNET) build Gateway.Tests/Gateway.Tests.csproj -c Debug --nologo -v quiet
 	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --timeout 30m --minimum-expected-tests 100
 

@@ -8,8 +8,11 @@ public sealed partial class GatewayApp
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin API listening on {Address}")]
     private partial void LogAdminListening(string address);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin API on {Address} is reachable from other hosts; it can add and remove destinations")]
-    private partial void LogAdminExposed(string address);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stats listening on {Address} (/stats, /metrics, /healthz, /readyz)")]
+    private partial void LogStatsListening(string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Listener} on {Address} is reachable from other hosts; bind it to localhost unless that is intended")]
+    private partial void LogExposed(string listener, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "polymur-gateway started: {Destinations} destinations, distribution {Distribution}, key prefix {KeyPrefix}")]
     private partial void LogStarted(int destinations, string distribution, bool keyPrefix);

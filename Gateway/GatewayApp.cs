@@ -30,6 +30,9 @@ public sealed class GatewayAppSettings
 
     internal WriterOptions Writers { get; init; } = new();
 
+    /// <summary>The host name that -metrics-flush series start with (sanitized).</summary>
+    public string HostName { get; init; } = Environment.MachineName;
+
     public TimeSpan DropReportInterval { get; init; } = TimeSpan.FromSeconds(10);
 }
 
@@ -71,6 +74,17 @@ public sealed partial class GatewayApp : IAsyncDisposable
     /// <summary>The Consul key source, when keys come from Consul.</summary>
     public ConsulKeySource? ConsulKeys { get; private init; }
 
+    public StatsCollector Stats { get; private init; } = null!;
+
+    public Readiness Readiness { get; private init; } = null!;
+
+    private SelfMetrics? SelfMetrics { get; init; }
+
+    private SummaryLog? Summary { get; init; }
+
+    /// <summary>The bound stats URL (/stats, /metrics, /healthz, /readyz).</summary>
+    public string StatsAddress => _listeners.Urls(ListenerScope.Stats)[0];
+
     /// <summary>The bound ingest URLs (http:// and https://), with real ports when 0 was asked for.</summary>
     public IReadOnlyList<string> Addresses => _listeners.Urls(ListenerScope.Ingest);
 
@@ -95,7 +109,10 @@ public sealed partial class GatewayApp : IAsyncDisposable
             if (certificate is not null)
                 listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(certificate));
             listeners.Open(kestrel, ListenerScope.Admin, options.ApiAddress);
+            listeners.Open(kestrel, ListenerScope.Stats, options.StatAddress);
         });
+        // Under systemd: journal-format logs, and READY=1 / STOPPING=1 through sd_notify. Inert elsewhere.
+        builder.Services.AddSystemd();
 
         var web = builder.Build();
         var loggers = web.Services.GetRequiredService<ILoggerFactory>();
@@ -109,6 +126,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             consulKeys = new ConsulKeySource(new ConsulKvClient(consul), loggers.CreateLogger<ConsulKeySource>());
         }
         IKeyCache keys = settings.Keys ?? (IKeyCache?)consulKeys ?? StaticKeyCache.DevMode();
+        var admission = new Admission(inflight, options.QueueWait);
         IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations);
         var ingest = new IngestHandler(
             keys,
@@ -116,7 +134,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             router,
             destinations,
             inflight,
-            new Admission(inflight, options.QueueWait),
+            admission,
             counters,
             new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait),
             loggers.CreateLogger<IngestHandler>());
@@ -137,8 +155,21 @@ public sealed partial class GatewayApp : IAsyncDisposable
         web.Map("/ping", ingest.PingAsync).WithMetadata(ingestScope);
         web.Map("/ingest", ingest.IngestAsync).WithMetadata(ingestScope);
         new AdminEndpoints(destinations, options.DrainTimeout).Map(web);
+        var stats = new StatsCollector(counters, destinations, inflight, () => consulKeys?.Status ?? new KeySyncStatus(options.DevMode ? "dev-mode" : "static", keys.Count, true, null, null, null, 0));
+        var readiness = new Readiness(consulKeys is null ? null : () => consulKeys.FirstSync.IsCompleted, options.ReadyGrace);
+        new StatsEndpoints(stats, readiness).Map(web);
 
-        var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight) { ConsulKeys = consulKeys, Keys = keys };
+        var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight)
+        {
+            ConsulKeys = consulKeys,
+            Keys = keys,
+            Stats = stats,
+            Readiness = readiness,
+            SelfMetrics = options.MetricsFlushSeconds > 0
+                ? new SelfMetrics(stats, router, admission, inflight, counters, settings.HostName, TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
+                : null,
+            Summary = options.SummaryInterval > TimeSpan.Zero ? new SummaryLog(stats, options.SummaryInterval, loggers.CreateLogger<SummaryLog>()) : null,
+        };
         if (options.DevMode && settings.Keys is null)
             app.LogDevMode();
         return app;
@@ -169,8 +200,14 @@ public sealed partial class GatewayApp : IAsyncDisposable
         foreach (var address in Addresses)
             LogListening(address);
         LogAdminListening(AdminAddress);
+        LogStatsListening(StatsAddress);
         if (!_options.ApiAddress.IsLoopback)
-            LogAdminExposed(AdminAddress);
+            LogExposed("Admin API", AdminAddress);
+        if (!_options.StatAddress.IsLoopback)
+            LogExposed("Stats", StatsAddress);
+        Readiness.ListenersUp();
+        SelfMetrics?.Start();
+        Summary?.Start();
         LogStarted(Destinations.Current.Length, _options.Distribution.ToString().ToLowerInvariant(), _options.KeyPrefix);
     }
 
@@ -180,6 +217,10 @@ public sealed partial class GatewayApp : IAsyncDisposable
         if (_stopped)
             return;
         _stopped = true;
+        if (SelfMetrics is not null)
+            await SelfMetrics.DisposeAsync();
+        if (Summary is not null)
+            await Summary.DisposeAsync();
         await _web.StopAsync();
         long queued = Destinations.Current.Sum(d => d.QueuedPoints);
         LogDraining(queued, _options.DrainTimeout.TotalSeconds);

@@ -71,6 +71,8 @@ public class CommandLineTests
         ["metrics-flush"] = ("10", o => o.MetricsFlushSeconds, 10),
         ["outgoing-queue-cap"] = ("100", o => o.OutgoingQueueCap, 100),
         ["queue-wait"] = ("250ms", o => o.QueueWait, TimeSpan.FromMilliseconds(250)),
+        ["ready-grace"] = ("45s", o => o.ReadyGrace, TimeSpan.FromSeconds(45)),
+        ["summary-interval"] = ("0", o => o.SummaryInterval, TimeSpan.Zero),
         ["stat-addr"] = ("[::1]:9020", o => o.StatAddress.ToString(), "[::1]:9020"),
     };
 

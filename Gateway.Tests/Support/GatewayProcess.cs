@@ -65,6 +65,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             info.Environment.Remove(key);
         // Never the default admin port: tests run in parallel.
         info.Environment["POLYMUR_GW_API_ADDR"] = "127.0.0.1:0";
+        info.Environment["POLYMUR_GW_STAT_ADDR"] = "127.0.0.1:0";
         foreach (var (key, value) in env ?? new Dictionary<string, string>())
             info.Environment[key] = value;
         return new GatewayProcess(Process.Start(info)!);

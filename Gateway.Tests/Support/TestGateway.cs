@@ -35,6 +35,7 @@ public sealed class TestGateway : IAsyncDisposable
             HttpPort = 0,
             HttpsPort = 0,
             ApiAddress = new ListenEndpoint("127.0.0.1", 0),
+            StatAddress = new ListenEndpoint("127.0.0.1", 0),
             DevMode = consul is null,
             DrainTimeout = TimeSpan.FromSeconds(5),
             QueueWait = TimeSpan.FromMilliseconds(300),
@@ -56,6 +57,7 @@ public sealed class TestGateway : IAsyncDisposable
             },
             Writers = new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(20), ReconnectMax = TimeSpan.FromMilliseconds(200) },
             DropReportInterval = TimeSpan.FromMilliseconds(200),
+            HostName = "test-host.example.com",
         });
         await app.StartAsync();
         return new TestGateway(app, logs, stdout);
@@ -67,6 +69,8 @@ public sealed class TestGateway : IAsyncDisposable
     public ProxyClient Client() => new(HttpAddress);
 
     public HttpClient AdminClient() => new() { BaseAddress = new Uri(App.AdminAddress) };
+
+    public HttpClient StatsClient() => new() { BaseAddress = new Uri(App.StatsAddress) };
 
     public async ValueTask DisposeAsync() => await App.DisposeAsync();
 }

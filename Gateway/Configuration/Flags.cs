@@ -76,9 +76,15 @@ internal static class Flags
         new() { Name = "queue-wait", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.QueueWait),
             Help = "How long a batch waits for room in full queues before it is answered 503",
             Apply = (o, v) => o with { QueueWait = Duration(v) } },
+        new() { Name = "ready-grace", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.ReadyGrace),
+            Help = "How long /readyz waits for the first Consul key sync before reporting ready anyway",
+            Apply = (o, v) => o with { ReadyGrace = Duration(v) } },
         new() { Name = "stat-addr", Kind = "string", Default = Defaults.StatAddress.ToString(),
             Help = "Stats listen address (host:port)",
             Apply = (o, v) => o with { StatAddress = Endpoint(v) } },
+        new() { Name = "summary-interval", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.SummaryInterval),
+            Help = "How often to log a summary line (received, delivered, rate, non-empty queues); 0 turns it off",
+            Apply = (o, v) => o with { SummaryInterval = Duration(v) } },
     ];
 
     public static FlagDefinition? Find(string name)

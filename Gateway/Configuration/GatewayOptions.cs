@@ -61,6 +61,12 @@ public sealed record GatewayOptions
     /// <summary>How long a request waits for queue room before it is answered 503.</summary>
     public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the summary line is logged; zero turns it off.</summary>
+    public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Outside dev mode, /readyz waits this long for the first key sync before it says ready anyway.</summary>
+    public TimeSpan ReadyGrace { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long SIGTERM waits for queued points to reach the destinations.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

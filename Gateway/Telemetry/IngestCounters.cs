@@ -7,7 +7,7 @@ namespace Polymur.Gateway.Telemetry;
 /// </summary>
 public sealed class IngestCounters
 {
-    private long _batchesAccepted, _linesReceived, _linesInvalid, _linesTooLong;
+    private long _batchesAccepted, _linesReceived, _linesInvalid, _linesTooLong, _selfMetricLines;
     private long _refused401, _refused400, _refused413, _refused503;
 
     public long BatchesAccepted => Volatile.Read(ref _batchesAccepted);
@@ -20,6 +20,11 @@ public sealed class IngestCounters
     public long LinesTooLong => Volatile.Read(ref _linesTooLong);
 
     public long LinesRouted => LinesReceived - LinesInvalid - LinesTooLong;
+
+    /// <summary>The gateway's own -metrics-flush lines, routed like user lines but not received from a proxy.</summary>
+    public long SelfMetricLines => Volatile.Read(ref _selfMetricLines);
+
+    internal void AddSelfMetrics(int lines) => Interlocked.Add(ref _selfMetricLines, lines);
 
     public long Refused(int status) => status switch
     {

@@ -1,0 +1,95 @@
+using Polymur.Gateway.Keys;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Telemetry;
+
+/// <summary>-metrics-flush lines arriving at a real sink, with their exact names, never key-prefixed.</summary>
+public class SelfMetricsTests
+{
+    [Test]
+    public async Task Flushed_series_arrive_with_the_exact_names_and_counts()
+    {
+        await using var sink = TcpSink.Start();
+        var keys = new StaticKeyCache(KeySnapshot.From([("tenant", "tenant-key-123456789")]));
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { MetricsFlushSeconds = 1, KeyPrefix = true }, keys);
+        using var client = gw.Client();
+        await client.IngestAsync("tenant-key-123456789", "app.requests 10 1700000000\nbroken\n");
+        await client.PingAsync("wrong");
+
+        // Wait for a flush that saw the batch (the first may come before it).
+        string root = "test-host_example_com.polymur.";
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        List<string> flush = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            var lines = sink.Lines.Where(l => l.StartsWith(root, StringComparison.Ordinal)).ToList();
+            var last = lines.LastOrDefault(l => l.StartsWith(root + "points.received ", StringComparison.Ordinal));
+            if (last is not null && last.Split(' ')[1] == "2")
+            {
+                string stamp = last.Split(' ')[2];
+                flush = lines.Where(l => l.EndsWith(" " + stamp, StringComparison.Ordinal)).ToList();
+                break;
+            }
+            await Task.Delay(100);
+        }
+
+        string dest = sink.Address.Replace('.', '_');
+        string[] expectedNames =
+        [
+            "rate", "incoming-queue.current-size", "incoming-queue.limit",
+            $"outgoing-queue.{dest}.current-size", $"outgoing-queue.{dest}.limit", $"outgoing-queue.{dest}.delivered",
+            $"outgoing-queue.{dest}.dropped.queue_full", $"outgoing-queue.{dest}.dropped.shutdown_timeout", $"outgoing-queue.{dest}.dropped.destination_removed",
+            "points.received", "points.invalid", "points.too-long", "points.delivered",
+            "points.dropped.queue_full", "points.dropped.shutdown_timeout", "points.dropped.destination_removed", "points.queued",
+            "batches.accepted", "batches.refused.400", "batches.refused.401", "batches.refused.413", "batches.refused.503",
+            "runtime.memory.working-set-bytes", "runtime.memory.gc-heap-size-bytes", "runtime.memory.gc-committed-bytes",
+            "runtime.memory.allocated-bytes-total", "runtime.gc.gen0-collections", "runtime.gc.gen1-collections",
+            "runtime.gc.gen2-collections", "runtime.gc.pause-seconds-total", "runtime.cpu-seconds-total", "runtime.threads",
+        ];
+        var byName = flush.ToDictionary(l => l.Split(' ')[0][root.Length..], l => l.Split(' ')[1]);
+
+        await Assert.That(flush.Count).IsEqualTo(expectedNames.Length);
+        await Assert.That(byName.Keys.SequenceEqual(expectedNames)).IsTrue();
+        await Assert.That(byName["points.received"]).IsEqualTo("2");
+        await Assert.That(byName["points.invalid"]).IsEqualTo("1");
+        await Assert.That(byName["batches.accepted"]).IsEqualTo("1");
+        await Assert.That(byName["batches.refused.401"]).IsEqualTo("1");
+        await Assert.That(byName["incoming-queue.limit"]).IsEqualTo("32768");
+        await Assert.That(byName[$"outgoing-queue.{dest}.limit"]).IsEqualTo("4096");
+        // User lines carry the key prefix; the gateway's own never do.
+        await Assert.That(sink.Lines).Contains("tenant.app.requests 10 1700000000");
+        await Assert.That(sink.Lines.Any(l => l.StartsWith("tenant." + root, StringComparison.Ordinal))).IsFalse();
+        await Assert.That(gw.App.Counters.SelfMetricLines).IsGreaterThanOrEqualTo(expectedNames.Length);
+    }
+
+    [Test]
+    [Arguments("web01.prod.example.com", "web01_prod_example_com")]
+    [Arguments("host with spaces", "host_with_spaces")]
+    [Arguments("", "unknown")]
+    public async Task Host_names_become_one_path_node(string host, string expected)
+    {
+        await Assert.That(Polymur.Gateway.Telemetry.SelfMetrics.SanitizeHost(host)).IsEqualTo(expected);
+    }
+
+    [Test]
+    public async Task The_summary_line_reports_received_delivered_and_busy_queues()
+    {
+        await using var sink = TcpSink.Start();
+        var down = TcpSink.Start();
+        await down.DisposeAsync();
+        await using var gw = await TestGateway.StartAsync([sink, down], o => o with { SummaryInterval = TimeSpan.FromMilliseconds(300), OutgoingQueueCap = 100_000 });
+        using var client = gw.Client();
+        await client.IngestAsync("123", ProxyClient.Lines("s", 1000));
+        await sink.WaitForAsync(1000);
+
+        string? summary = null;
+        for (int i = 0; i < 50 && summary is null; i++)
+        {
+            await Task.Delay(100);
+            summary = gw.Logs.Lines.LastOrDefault(l => l.Contains("Summary: 1000 points received"));
+        }
+
+        await Assert.That(summary).IsNotNull();
+        await Assert.That(summary!).Contains("1000 delivered, 0 dropped, 0 invalid; queued: " + $"127.0.0.1:{down.Port}=1000");
+    }
+}

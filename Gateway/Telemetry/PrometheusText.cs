@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+
+namespace Polymur.Gateway.Telemetry;
+
+/// <summary>
+/// The Prometheus text exposition format (0.0.4), written by hand: a few dozen series do not need an exporter
+/// library, and this keeps the binary free of reflection. Each family gets # HELP and # TYPE, then its samples.
+/// </summary>
+public static class PrometheusText
+{
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    public static string Write(StatsSnapshot s)
+    {
+        var w = new Writer();
+        w.Family("polymur_gateway_points_received_total", "counter", "Lines received in accepted batches (valid, invalid and too long).")
+            .Sample(s.Ingest.LinesReceived);
+        w.Family("polymur_gateway_points_invalid_total", "counter", "Lines dropped before routing, by reason.")
+            .Sample(s.Ingest.LinesInvalid, ("reason", "invalid"))
+            .Sample(s.Ingest.LinesTooLong, ("reason", "too_long"));
+        w.Family("polymur_gateway_self_metric_points_total", "counter", "The gateway's own -metrics-flush lines, routed like received lines.")
+            .Sample(s.Ingest.SelfMetricLines);
+        w.Family("polymur_gateway_batches_accepted_total", "counter", "Batches answered 200.")
+            .Sample(s.Ingest.BatchesAccepted);
+        var refused = w.Family("polymur_gateway_batches_refused_total", "counter", "Requests refused, by HTTP status.");
+        foreach (var (status, count) in s.Ingest.BatchesRefused)
+            refused.Sample(count, ("status", status));
+
+        var routed = w.Family("polymur_gateway_points_routed_total", "counter", "Points given to a destination's queue (or dropped for it).");
+        foreach (var d in s.Destinations)
+            routed.Sample(d.Routed, ("destination", d.Name));
+        var delivered = w.Family("polymur_gateway_points_delivered_total", "counter", "Points the destination's connection took.");
+        foreach (var d in s.Destinations)
+            delivered.Sample(d.Delivered, ("destination", d.Name));
+        var dropped = w.Family("polymur_gateway_points_dropped_total", "counter", "Points dropped for a destination, by reason.");
+        foreach (var d in s.Destinations)
+            foreach (var (reason, count) in d.Dropped)
+                dropped.Sample(count, ("destination", d.Name), ("reason", reason));
+        var queued = w.Family("polymur_gateway_points_queued", "gauge", "Points queued or being written, per destination.");
+        foreach (var d in s.Destinations)
+            queued.Sample(d.Queued, ("destination", d.Name));
+        var capacity = w.Family("polymur_gateway_queue_capacity_points", "gauge", "A destination queue's capacity (-outgoing-queue-cap).");
+        foreach (var d in s.Destinations)
+            capacity.Sample(d.QueueCapacity, ("destination", d.Name));
+        var up = w.Family("polymur_gateway_destination_connected", "gauge", "1 while the destination's connection is open.");
+        foreach (var d in s.Destinations)
+            up.Sample(d.Connected ? 1 : 0, ("destination", d.Name));
+
+        w.Family("polymur_gateway_inflight_batches", "gauge", "Accepted batches held in memory.").Sample(s.IncomingQueue.CurrentSize);
+        w.Family("polymur_gateway_inflight_batches_limit", "gauge", "-incoming-queue-cap.").Sample(s.IncomingQueue.Limit);
+        w.Family("polymur_gateway_api_keys", "gauge", "Valid API keys in the cache.").Sample(s.Keys.Count);
+        w.Family("polymur_gateway_key_source_reachable", "gauge", "1 when the last key sync succeeded.").Sample(s.Keys.Reachable ? 1 : 0);
+
+        w.Family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.").Sample(s.StartTime.ToUnixTimeMilliseconds() / 1000.0);
+        w.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.").Sample(s.Runtime.CpuSeconds);
+        w.Family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.").Sample(s.Runtime.WorkingSetBytes);
+        w.Family("process_threads", "gauge", "Operating system threads.").Sample(s.Runtime.Threads);
+        w.Family("dotnet_gc_heap_size_bytes", "gauge", "Managed heap size after the last collection.").Sample(s.Runtime.GcHeapSizeBytes);
+        w.Family("dotnet_gc_committed_bytes", "gauge", "Memory committed by the garbage collector.").Sample(s.Runtime.GcCommittedBytes);
+        w.Family("dotnet_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap.").Sample(s.Runtime.TotalAllocatedBytes);
+        w.Family("dotnet_gc_collections_total", "counter", "Garbage collections, by generation.")
+            .Sample(s.Runtime.Gen0Collections, ("generation", "0"))
+            .Sample(s.Runtime.Gen1Collections, ("generation", "1"))
+            .Sample(s.Runtime.Gen2Collections, ("generation", "2"));
+        w.Family("dotnet_gc_pause_seconds_total", "counter", "Time the garbage collector paused the process.").Sample(s.Runtime.GcPauseSeconds);
+        return w.ToString();
+    }
+
+    private sealed class Writer
+    {
+        private readonly StringBuilder _sb = new();
+        private string _name = "";
+
+        public Writer Family(string name, string type, string help)
+        {
+            _name = name;
+            _sb.Append("# HELP ").Append(name).Append(' ').Append(help.Replace("\\", "\\\\").Replace("\n", "\\n")).Append('\n');
+            _sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+            return this;
+        }
+
+        public Writer Sample(double value, params (string Name, string Value)[] labels)
+        {
+            _sb.Append(_name);
+            if (labels.Length > 0)
+            {
+                _sb.Append('{');
+                for (int i = 0; i < labels.Length; i++)
+                {
+                    if (i > 0)
+                        _sb.Append(',');
+                    _sb.Append(labels[i].Name).Append("=\"").Append(Escape(labels[i].Value)).Append('"');
+                }
+                _sb.Append('}');
+            }
+            _sb.Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+            return this;
+        }
+
+        private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
+
+        public override string ToString() => _sb.ToString();
+    }
+}

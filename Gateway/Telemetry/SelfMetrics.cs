@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Routing;
+
+namespace Polymur.Gateway.Telemetry;
+
+/// <summary>
+/// -metrics-flush N: every N seconds, the gateway's own figures as Graphite lines under
+/// <c>&lt;host&gt;.polymur.</c>, routed like received lines (same router, same back-pressure) but never
+/// key-prefixed. The series are the original's, plus the drop and refusal counters it lacked.
+/// </summary>
+internal sealed partial class SelfMetrics : IAsyncDisposable
+{
+    private readonly StatsCollector _stats;
+    private readonly IBatchRouter _router;
+    private readonly Admission _admission;
+    private readonly InflightBatches _inflight;
+    private readonly IngestCounters _counters;
+    private readonly string _root;
+    private readonly TimeSpan _interval;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public SelfMetrics(StatsCollector stats, IBatchRouter router, Admission admission, InflightBatches inflight, IngestCounters counters, string hostName, TimeSpan interval, ILogger<SelfMetrics> log)
+    {
+        _stats = stats;
+        _router = router;
+        _admission = admission;
+        _inflight = inflight;
+        _counters = counters;
+        _root = SanitizeHost(hostName) + ".polymur.";
+        _interval = interval;
+        _log = log;
+    }
+
+    /// <summary>A host name as one Graphite path node: dots (and anything unsafe) become underscores.</summary>
+    public static string SanitizeHost(string host)
+    {
+        var sb = new StringBuilder(host.Length);
+        foreach (char c in host)
+            sb.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_');
+        return sb.Length == 0 ? "unknown" : sb.ToString();
+    }
+
+    public void Start() => _loop = Task.Run(LoopAsync);
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(_interval);
+        long lastReceived = _counters.LinesReceived;
+        var last = DateTimeOffset.UtcNow;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                var now = DateTimeOffset.UtcNow;
+                var snapshot = _stats.Take();
+                double rate = (snapshot.Ingest.LinesReceived - lastReceived) / Math.Max((now - last).TotalSeconds, 0.001);
+                (lastReceived, last) = (snapshot.Ingest.LinesReceived, now);
+                await FlushAsync(Lines(snapshot, _root, rate, now.ToUnixTimeSeconds()));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task FlushAsync(string text)
+    {
+        int count = text.Count(c => c == '\n');
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.ASCII.GetByteCount(text));
+        int length = Encoding.ASCII.GetBytes(text, buffer);
+        if (!await _admission.AcquireSlotAsync(_stop.Token))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            LogNotQueued(count, "in-flight batches at -incoming-queue-cap");
+            return;
+        }
+        var batch = new Batch(buffer, length, count, _inflight.Release);
+        var plan = new List<Delivery>();
+        _router.Plan(batch, plan);
+        batch.Release();
+        if (await _admission.QueueAsync(plan, _stop.Token) == AdmissionResult.Accepted)
+            _counters.AddSelfMetrics(count);
+        else
+            LogNotQueued(count, "destination queues full");
+    }
+
+    /// <summary>The lines of one flush, in a fixed order.</summary>
+    internal static string Lines(StatsSnapshot s, string root, double rate, long timestamp)
+    {
+        var sb = new StringBuilder();
+        void Line(string name, double value) =>
+            sb.Append(root).Append(name).Append(' ').Append(value.ToString("0.###", CultureInfo.InvariantCulture)).Append(' ').Append(timestamp).Append('\n');
+
+        Line("rate", rate);
+        Line("incoming-queue.current-size", s.IncomingQueue.CurrentSize);
+        Line("incoming-queue.limit", s.IncomingQueue.Limit);
+        foreach (var d in s.Destinations)
+        {
+            string node = d.Name.Replace('.', '_');
+            Line($"outgoing-queue.{node}.current-size", d.Queued);
+            Line($"outgoing-queue.{node}.limit", d.QueueCapacity);
+            Line($"outgoing-queue.{node}.delivered", d.Delivered);
+            foreach (var (reason, count) in d.Dropped)
+                Line($"outgoing-queue.{node}.dropped.{reason}", count);
+        }
+        Line("points.received", s.Ingest.LinesReceived);
+        Line("points.invalid", s.Ingest.LinesInvalid);
+        Line("points.too-long", s.Ingest.LinesTooLong);
+        Line("points.delivered", s.Points.Delivered);
+        foreach (var (reason, count) in s.Points.Dropped)
+            Line($"points.dropped.{reason}", count);
+        Line("points.queued", s.Points.Queued);
+        Line("batches.accepted", s.Ingest.BatchesAccepted);
+        foreach (var (status, count) in s.Ingest.BatchesRefused)
+            Line($"batches.refused.{status}", count);
+        Line("runtime.memory.working-set-bytes", s.Runtime.WorkingSetBytes);
+        Line("runtime.memory.gc-heap-size-bytes", s.Runtime.GcHeapSizeBytes);
+        Line("runtime.memory.gc-committed-bytes", s.Runtime.GcCommittedBytes);
+        Line("runtime.memory.allocated-bytes-total", s.Runtime.TotalAllocatedBytes);
+        Line("runtime.gc.gen0-collections", s.Runtime.Gen0Collections);
+        Line("runtime.gc.gen1-collections", s.Runtime.Gen1Collections);
+        Line("runtime.gc.gen2-collections", s.Runtime.Gen2Collections);
+        Line("runtime.gc.pause-seconds-total", s.Runtime.GcPauseSeconds);
+        Line("runtime.cpu-seconds-total", s.Runtime.CpuSeconds);
+        Line("runtime.threads", s.Runtime.Threads);
+        return sb.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await _loop;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Self-metrics: {Lines} lines not queued ({Reason})")]
+    private partial void LogNotQueued(int lines, string reason);
+}

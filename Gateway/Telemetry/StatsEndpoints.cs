@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Polymur.Gateway.Hosting;
+
+namespace Polymur.Gateway.Telemetry;
+
+/// <summary>The stats listener (-stat-addr): /stats (JSON), /metrics (Prometheus), /healthz and /readyz.</summary>
+internal sealed class StatsEndpoints(StatsCollector stats, Readiness readiness)
+{
+    public void Map(IEndpointRouteBuilder routes)
+    {
+        var scope = new ListenerScopeMetadata(ListenerScope.Stats);
+        routes.MapGet("/stats", StatsAsync).WithMetadata(scope);
+        routes.MapGet("/metrics", MetricsAsync).WithMetadata(scope);
+        routes.MapGet("/healthz", HealthAsync).WithMetadata(scope);
+        routes.MapGet("/readyz", ReadyAsync).WithMetadata(scope);
+    }
+
+    private async Task StatsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await JsonSerializer.SerializeAsync(context.Response.Body, stats.Take(), StatsJsonContext.Default.StatsSnapshot, context.RequestAborted);
+    }
+
+    private Task MetricsAsync(HttpContext context)
+    {
+        context.Response.ContentType = PrometheusText.ContentType;
+        return context.Response.WriteAsync(PrometheusText.Write(stats.Take()), context.RequestAborted);
+    }
+
+    // Liveness: the process answers. Key-source trouble is reported, not failed on: restarting would not fix Consul.
+    private Task HealthAsync(HttpContext context)
+    {
+        var keys = stats.Take().Keys;
+        string consul = keys.Source != "consul" ? keys.Source : keys.Reachable ? "consul reachable" : $"consul unreachable: {keys.LastError}";
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync($"ok; {keys.Count} API keys ({consul})\n", context.RequestAborted);
+    }
+
+    private Task ReadyAsync(HttpContext context)
+    {
+        var (ready, reason) = readiness.Check();
+        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(reason + "\n", context.RequestAborted);
+    }
+}
+
+/// <summary>Source-generated JSON for /stats: no reflection, AOT-safe.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(StatsSnapshot))]
+internal sealed partial class StatsJsonContext : JsonSerializerContext;

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Polymur.Gateway.Keys;
+using Polymur.Gateway.Outputs;
+
+namespace Polymur.Gateway.Telemetry;
+
+/// <summary>Every counter at one moment: what /stats, /metrics and the self-metrics flush all report.</summary>
+public sealed record StatsSnapshot(
+    DateTimeOffset StartTime,
+    double UptimeSeconds,
+    IngestStats Ingest,
+    PointTotals Points,
+    DestinationStats[] Destinations,
+    QueueStats IncomingQueue,
+    KeyStats Keys,
+    RuntimeStats Runtime);
+
+public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> BatchesRefused, long LinesReceived, long LinesInvalid, long LinesTooLong, long SelfMetricLines);
+
+/// <summary>Totals over every destination: routed = delivered + dropped + queued.</summary>
+public sealed record PointTotals(long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued);
+
+public sealed record DestinationStats(string Name, bool Connected, long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued, long QueueCapacity);
+
+public sealed record QueueStats(long CurrentSize, long Limit);
+
+public sealed record KeyStats(string Source, int Count, bool Reachable, DateTimeOffset? LastSync, string? LastError);
+
+public sealed record RuntimeStats(
+    long WorkingSetBytes,
+    long GcHeapSizeBytes,
+    long GcCommittedBytes,
+    long TotalAllocatedBytes,
+    long Gen0Collections,
+    long Gen1Collections,
+    long Gen2Collections,
+    double GcPauseSeconds,
+    double CpuSeconds,
+    int Threads);
+
+/// <summary>Takes snapshots of the running gateway's counters.</summary>
+public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, Func<KeySyncStatus> keys)
+{
+    private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+
+    public DateTimeOffset StartTime => _start;
+
+    public StatsSnapshot Take()
+    {
+        var perDestination = destinations.Current.Select(d => new DestinationStats(
+            d.Name,
+            d.Connected,
+            d.Counters.Routed,
+            d.Counters.Delivered,
+            DropsOf(d.Counters),
+            d.Counters.Queued,
+            d.Queue.CapacityPoints)).ToArray();
+        var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));
+        var key = keys();
+        var gc = GC.GetGCMemoryInfo();
+        using var process = Process.GetCurrentProcess();
+        return new StatsSnapshot(
+            _start,
+            Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds,
+            new IngestStats(
+                ingest.BatchesAccepted,
+                new Dictionary<string, long> { ["400"] = ingest.Refused(400), ["401"] = ingest.Refused(401), ["413"] = ingest.Refused(413), ["503"] = ingest.Refused(503) },
+                ingest.LinesReceived,
+                ingest.LinesInvalid,
+                ingest.LinesTooLong,
+                ingest.SelfMetricLines),
+            new PointTotals(perDestination.Sum(d => d.Routed), perDestination.Sum(d => d.Delivered), dropped, perDestination.Sum(d => d.Queued)),
+            perDestination,
+            new QueueStats(inflight.Count, inflight.Capacity),
+            new KeyStats(key.Source, key.Keys, key.Reachable, key.LastSync, key.LastError),
+            new RuntimeStats(
+                Environment.WorkingSet,
+                gc.HeapSizeBytes,
+                gc.TotalCommittedBytes,
+                GC.GetTotalAllocatedBytes(),
+                GC.CollectionCount(0),
+                GC.CollectionCount(1),
+                GC.CollectionCount(2),
+                GC.GetTotalPauseDuration().TotalSeconds,
+                process.TotalProcessorTime.TotalSeconds,
+                process.Threads.Count));
+    }
+
+    private static Dictionary<string, long> DropsOf(DestinationCounters c) =>
+        DropReasons.All.ToDictionary(DropReasons.Name, c.Dropped);
+}
+
+/// <summary>The names drop reasons have in /stats, /metrics and self-metrics.</summary>
+public static class DropReasons
+{
+    public static readonly DropReason[] All = [DropReason.QueueFull, DropReason.ShutdownTimeout, DropReason.DestinationRemoved];
+
+    public static string Name(DropReason reason) => reason switch
+    {
+        DropReason.QueueFull => "queue_full",
+        DropReason.ShutdownTimeout => "shutdown_timeout",
+        _ => "destination_removed",
+    };
+}
