@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench consul test-deps
+.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps
 
 all: build
 
@@ -38,6 +38,17 @@ run:
 
 clean:
 	rm -rf artifacts Gateway/bin Gateway/obj Gateway.Tests/bin Gateway.Tests/obj TestResults
+
+# The Debian package: artifacts/polymur-gateway_<version>_amd64.deb (version from Directory.Build.props).
+deb: publish
+	scripts/build-deb.sh
+
+# Builds the .deb and checks it as root: lintian, exposure score, install, run as the polymur user, purge.
+test-packaging: publish packaging-deps
+	scripts/test-packaging.sh
+
+packaging-deps:
+	@command -v lintian >/dev/null && command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian curl; }
 
 # Throughput and CPU cost per metric of the published binary (needs wrk: apt-get install wrk). See BENCHMARKS.md.
 bench: publish

@@ -21,6 +21,9 @@ switch (parsed.Kind)
     case CommandKind.Help:
         Console.Out.Write(CommandLine.HelpText());
         return 0;
+    case CommandKind.EnvFile:
+        Console.Out.Write(CommandLine.EnvFileText());
+        return 0;
     case CommandKind.HelpEnv:
         Console.Out.Write(CommandLine.EnvTable());
         return 0;

@@ -10,6 +10,9 @@ internal enum CommandKind
 
     /// <summary>The flag and env table as Markdown, for the README.</summary>
     HelpEnv,
+
+    /// <summary>A commented environment file listing every variable, for /etc/default and edge VMs.</summary>
+    EnvFile,
     Version,
     Error,
 }
@@ -55,6 +58,8 @@ internal static class CommandLine
                 return new(CommandKind.Help, null, null, positionals);
             if (name == "help-env")
                 return new(CommandKind.HelpEnv, null, null, positionals);
+            if (name == "env-file")
+                return new(CommandKind.EnvFile, null, null, positionals);
             if (name == "version")
                 return new(CommandKind.Version, null, null, positionals);
             var flag = Flags.Find(name);
@@ -126,6 +131,29 @@ internal static class CommandLine
             string def = flag.IsBoolean ? "`false`" : flag.Default.Length == 0 ? "(none)" : $"`{flag.Default}`";
             sb.Append($"| `-{flag.Name}` | `{flag.EnvVar}` | {def} | {flag.Help.Replace("|", "\\|")} |\n");
         }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Every variable the gateway reads, commented out with its default: the .deb's /etc/default/polymur-gateway
+    /// and a starting point on an edge VM. Generated from the flag table, so it cannot drift from -h.
+    /// </summary>
+    public static string EnvFileText()
+    {
+        var sb = new StringBuilder();
+        sb.Append("# polymur-gateway environment. Uncomment and set what you need; a command-line flag wins over its variable.\n");
+        sb.Append("# Values are read as flags are: a value that does not parse stops the gateway with a clear error.\n\n");
+        foreach (var flag in Flags.All)
+        {
+            sb.Append("# ").Append(flag.Help).Append('\n');
+            sb.Append('#').Append(flag.EnvVar).Append('=').Append(flag.IsBoolean ? "false" : flag.Default).Append("\n\n");
+        }
+        sb.Append("# Consul, read as the consul CLI reads it (used unless POLYMUR_GW_DEV_MODE=true).\n");
+        sb.Append("# Address: host:port, or https://host:port.\n#CONSUL_HTTP_ADDR=127.0.0.1:8500\n");
+        sb.Append("# ACL token, or a file holding it.\n#CONSUL_HTTP_TOKEN=\n#CONSUL_HTTP_TOKEN_FILE=\n");
+        sb.Append("# true: a bare host:port means https.\n#CONSUL_HTTP_SSL=false\n");
+        sb.Append("# false skips certificate checks (tests only).\n#CONSUL_HTTP_SSL_VERIFY=true\n");
+        sb.Append("# PEM CA, and a client certificate and key for verify_incoming.\n#CONSUL_CACERT=\n#CONSUL_CLIENT_CERT=\n#CONSUL_CLIENT_KEY=\n");
         return sb.ToString();
     }
 
