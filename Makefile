@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps
+.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps
 
 all: build
 
@@ -49,6 +49,17 @@ test-packaging: publish packaging-deps
 
 packaging-deps:
 	@command -v lintian >/dev/null && command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian curl; }
+
+# The distroless image as an OCI archive (docker when an engine runs, else buildah FROM scratch).
+image: publish image-deps
+	scripts/build-image.sh
+
+# Unpacks the image with umoci and runs it as its non-root user (root: chroot, bind mount).
+test-image: image
+	scripts/test-image.sh
+
+image-deps:
+	@command -v buildah >/dev/null && command -v umoci >/dev/null && command -v skopeo >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah umoci skopeo; }
 
 # Throughput and CPU cost per metric of the published binary (needs wrk: apt-get install wrk). See BENCHMARKS.md.
 bench: publish
