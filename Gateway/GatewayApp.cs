@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging.Console;
 using Polymur.Gateway.Admin;
 using Polymur.Gateway.Configuration;
@@ -107,7 +108,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
             listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpPort, HttpProtocols.Http1);
             // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
             if (certificate is not null)
-                listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(certificate));
+                listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    // TLS 1.2 and 1.3 only; ciphers follow the system's OpenSSL policy.
+                    SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                }));
             listeners.Open(kestrel, ListenerScope.Admin, options.ApiAddress);
             listeners.Open(kestrel, ListenerScope.Stats, options.StatAddress);
         });

@@ -58,3 +58,38 @@ public class HttpsTests
         await Assert.That(gw.App.Addresses.Count).IsEqualTo(2);
     }
 }
+
+public class TlsPolicyTests
+{
+    [Test]
+    public async Task Tls_1_1_is_refused_and_1_3_accepted()
+    {
+        using var cert = new TestCertificate();
+        await using var gw = await TestGateway.StartAsync([], o => o with { CertPath = cert.CertPath, KeyPath = cert.KeyPath });
+        var uri = new Uri(gw.HttpsAddress);
+
+        static async Task<bool> HandshakeAsync(Uri uri, System.Security.Authentication.SslProtocols protocol)
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(uri.Host, uri.Port);
+            using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+            try
+            {
+#pragma warning disable SYSLIB0039 // TLS 1.1 on purpose: it must be refused.
+                await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = "localhost", EnabledSslProtocols = protocol });
+#pragma warning restore SYSLIB0039
+                return true;
+            }
+            catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+            {
+                return false;
+            }
+        }
+
+#pragma warning disable SYSLIB0039
+        await Assert.That(await HandshakeAsync(uri, System.Security.Authentication.SslProtocols.Tls11)).IsFalse();
+#pragma warning restore SYSLIB0039
+        await Assert.That(await HandshakeAsync(uri, System.Security.Authentication.SslProtocols.Tls13)).IsTrue();
+        await Assert.That(await HandshakeAsync(uri, System.Security.Authentication.SslProtocols.Tls12)).IsTrue();
+    }
+}

@@ -27,25 +27,15 @@ public static class PrometheusText
         foreach (var (status, count) in s.Ingest.BatchesRefused)
             refused.Sample(count, ("status", status));
 
-        var routed = w.Family("polymur_gateway_points_routed_total", "counter", "Points given to a destination's queue (or dropped for it).");
-        foreach (var d in s.Destinations)
-            routed.Sample(d.Routed, ("destination", d.Name));
-        var delivered = w.Family("polymur_gateway_points_delivered_total", "counter", "Points the destination's connection took.");
-        foreach (var d in s.Destinations)
-            delivered.Sample(d.Delivered, ("destination", d.Name));
+        w.PerDestination(s, "polymur_gateway_points_routed_total", "counter", "Points given to a destination's queue (or dropped for it).", d => d.Routed);
+        w.PerDestination(s, "polymur_gateway_points_delivered_total", "counter", "Points the destination's connection took.", d => d.Delivered);
         var dropped = w.Family("polymur_gateway_points_dropped_total", "counter", "Points dropped for a destination, by reason.");
         foreach (var d in s.Destinations)
             foreach (var (reason, count) in d.Dropped)
                 dropped.Sample(count, ("destination", d.Name), ("reason", reason));
-        var queued = w.Family("polymur_gateway_points_queued", "gauge", "Points queued or being written, per destination.");
-        foreach (var d in s.Destinations)
-            queued.Sample(d.Queued, ("destination", d.Name));
-        var capacity = w.Family("polymur_gateway_queue_capacity_points", "gauge", "A destination queue's capacity (-outgoing-queue-cap).");
-        foreach (var d in s.Destinations)
-            capacity.Sample(d.QueueCapacity, ("destination", d.Name));
-        var up = w.Family("polymur_gateway_destination_connected", "gauge", "1 while the destination's connection is open.");
-        foreach (var d in s.Destinations)
-            up.Sample(d.Connected ? 1 : 0, ("destination", d.Name));
+        w.PerDestination(s, "polymur_gateway_points_queued", "gauge", "Points queued or being written, per destination.", d => d.Queued);
+        w.PerDestination(s, "polymur_gateway_queue_capacity_points", "gauge", "A destination queue's capacity (-outgoing-queue-cap).", d => d.QueueCapacity);
+        w.PerDestination(s, "polymur_gateway_destination_connected", "gauge", "1 while the destination's connection is open.", d => d.Connected ? 1 : 0);
 
         w.Family("polymur_gateway_inflight_batches", "gauge", "Accepted batches held in memory.").Sample(s.IncomingQueue.CurrentSize);
         w.Family("polymur_gateway_inflight_batches_limit", "gauge", "-incoming-queue-cap.").Sample(s.IncomingQueue.Limit);
@@ -78,6 +68,14 @@ public static class PrometheusText
             _sb.Append("# HELP ").Append(name).Append(' ').Append(help.Replace("\\", "\\\\").Replace("\n", "\\n")).Append('\n');
             _sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
             return this;
+        }
+
+        /// <summary>A family with one sample per destination, labelled by its name.</summary>
+        public void PerDestination(StatsSnapshot s, string name, string type, string help, Func<DestinationStats, double> value)
+        {
+            Family(name, type, help);
+            foreach (var d in s.Destinations)
+                Sample(value(d), ("destination", d.Name));
         }
 
         public Writer Sample(double value, params (string Name, string Value)[] labels)
