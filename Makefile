@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps
+.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps soak fuzz test-faults test-hostile
 
 all: build
 
@@ -60,6 +60,28 @@ test-image: image
 
 image-deps:
 	@command -v buildah >/dev/null && command -v umoci >/dev/null && command -v skopeo >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah umoci skopeo; }
+
+# 10 minutes at about half the benchmark's throughput, a destination flapping every minute, the key regenerated
+# every 2 minutes in a real Consul; RSS, threads and files sampled every 5 s; the accounting identity checked.
+SOAK_MINUTES ?= 10
+SOAK_RATE ?= 6000000
+soak: publish consul
+	$(DOTNET) build bench/BenchTools -c Release -v quiet --nologo
+	taskset -c 1 bench/BenchTools/bin/Release/net10.0/BenchTools soak artifacts/publish/polymur-gateway .cache/consul/usr/bin/consul $(SOAK_MINUTES) $(SOAK_RATE)
+
+# Coverage-guided fuzzing of the parser and the gzip path (AFL++ and SharpFuzz), FUZZ_SECONDS per target.
+fuzz:
+	scripts/fuzz.sh
+
+# Faults under load (destination killed, stalled, resetting; Consul killed or frozen; SIGTERM, SIGKILL; full disk).
+test-faults: publish consul
+	$(DOTNET) build Gateway.Tests/Gateway.Tests.csproj -c Debug --nologo -v quiet
+	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --treenode-filter "/*/*/*/*[Category=faults]"
+
+# 10,000 generated hostile requests, slow loris and an HTTP/2 stream flood against the native binary.
+test-hostile: publish
+	$(DOTNET) build Gateway.Tests/Gateway.Tests.csproj -c Debug --nologo -v quiet
+	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --treenode-filter "/*/*/*/*[Category=hostile]"
 
 # Throughput and CPU cost per metric of the published binary (needs wrk: apt-get install wrk). See BENCHMARKS.md.
 bench: publish

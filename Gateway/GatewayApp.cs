@@ -136,11 +136,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
         IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations);
         var ingest = new IngestHandler(
             keys,
-            new GzipBatchDecoder(options.MaxBatchSize),
+            new GzipBatchDecoder(options.MaxBatchSize, options.MaxConcurrentDecodes),
             router,
             destinations,
             inflight,
             admission,
+            new DecodeSlots(options.MaxConcurrentDecodes),
             counters,
             new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait),
             loggers.CreateLogger<IngestHandler>());

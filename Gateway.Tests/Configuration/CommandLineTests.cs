@@ -67,6 +67,7 @@ public class CommandLineTests
         ["listen-https-port"] = ("8443", o => o.HttpsPort, 8443),
         ["max-batch-size"] = ("32MiB", o => o.MaxBatchSize, 32L << 20),
         ["max-body-size"] = ("1MiB", o => o.MaxBodySize, 1L << 20),
+        ["max-concurrent-decodes"] = ("3", o => o.MaxConcurrentDecodes, 3),
         ["max-line-length"] = ("1KiB", o => o.MaxLineLength, 1024),
         ["metrics-flush"] = ("10", o => o.MetricsFlushSeconds, 10),
         ["outgoing-queue-cap"] = ("100", o => o.OutgoingQueueCap, 100),

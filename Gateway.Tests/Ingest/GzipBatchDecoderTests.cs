@@ -38,6 +38,23 @@ public class GzipBatchDecoderTests
     }
 
     [Test]
+    public async Task A_pooled_inflater_left_inside_a_member_does_not_spoil_the_next_request()
+    {
+        // Found by the hostile corpus: a truncated body ends inside a member, and its inflater is reused.
+        var decoder = new GzipBatchDecoder(1 << 20);
+        byte[] good = ProxyClient.Gzip(ProxyClient.Lines("next", 100));
+        for (int i = 0; i < 20; i++)
+        {
+            var truncated = await DecodeAsync(decoder, good[..(good.Length / 2)], 4096);
+            var whole = await DecodeAsync(decoder, good, 4096);
+            await Assert.That(truncated.Status).IsEqualTo(DecodeStatus.Malformed);
+            await Assert.That(whole.Status).IsEqualTo(DecodeStatus.Ok);
+            await Assert.That(Encoding.ASCII.GetString(whole.Buffer, 0, whole.Length)).IsEqualTo(ProxyClient.Lines("next", 100));
+            whole.ReturnBuffer();
+        }
+    }
+
+    [Test]
     public async Task The_limit_is_enforced_while_inflating()
     {
         byte[] bomb = LimitTests.Bomb(256L << 20);
@@ -47,7 +64,10 @@ public class GzipBatchDecoderTests
         await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.TooLarge);
     }
 
-    private static async Task<DecodedBatch> DecodeAsync(byte[] body, int chunk, long limit)
+    private static Task<DecodedBatch> DecodeAsync(byte[] body, int chunk, long limit) =>
+        DecodeAsync(new GzipBatchDecoder(limit), body, chunk);
+
+    private static async Task<DecodedBatch> DecodeAsync(GzipBatchDecoder decoder, byte[] body, int chunk)
     {
         var pipe = new Pipe();
         var writing = Task.Run(async () =>
@@ -58,7 +78,7 @@ public class GzipBatchDecoderTests
             }
             await pipe.Writer.CompleteAsync();
         });
-        var decoded = await new GzipBatchDecoder(limit).DecodeAsync(pipe.Reader, body.Length, CancellationToken.None);
+        var decoded = await decoder.DecodeAsync(pipe.Reader, body.Length, CancellationToken.None);
         await pipe.Reader.CompleteAsync();
         await writing.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         return decoded;

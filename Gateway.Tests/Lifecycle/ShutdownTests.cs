@@ -4,6 +4,7 @@ using Polymur.Gateway.Tests.Support;
 namespace Polymur.Gateway.Tests.Lifecycle;
 
 /// <summary>SIGTERM on a real gateway process: stop accepting, deliver what was accepted, exit 0.</summary>
+[Category("faults")]
 public class ShutdownTests
 {
     private static string[] Args(int sinkPort, string drain) =>

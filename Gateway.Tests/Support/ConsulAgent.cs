@@ -120,6 +120,15 @@ public sealed class ConsulAgent : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGSTOP: the agent keeps its sockets (connections are accepted by the kernel) but answers nothing.</summary>
+    public void Pause() => _ = Signal(_process!.Id, 19);
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => _ = Signal(_process!.Id, 18);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Signal(int pid, int signal);
+
     /// <summary>Starts the agent again on the same ports (empty: dev mode keeps nothing).</summary>
     public Task RestartAsync() => StartProcessAsync();
 

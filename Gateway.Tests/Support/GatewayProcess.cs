@@ -40,6 +40,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    public bool Exited => _process.HasExited;
+
     public string Stderr
     {
         get { lock (_stderr) return string.Join('\n', _stderr); }
@@ -93,6 +95,22 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             await Task.Delay(10);
         }
         throw new TimeoutException("gateway did not start listening: " + Stderr);
+    }
+
+    /// <summary>Waits for a "Listening for ingest on" line whose URL starts with <paramref name="scheme"/>.</summary>
+    public async Task<string> WaitForUrlAsync(string scheme)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(Stderr, @"Listening for ingest on (\S+)"))
+            {
+                if (m.Groups[1].Value.StartsWith(scheme, StringComparison.Ordinal))
+                    return m.Groups[1].Value;
+            }
+            await Task.Delay(10);
+        }
+        throw new TimeoutException("no " + scheme + " listener: " + Stderr);
     }
 
     public async Task<bool> WaitForLogAsync(string text, TimeSpan timeout)

@@ -41,7 +41,7 @@ public class SelfMetricsTests
             $"outgoing-queue.{dest}.dropped.queue_full", $"outgoing-queue.{dest}.dropped.shutdown_timeout", $"outgoing-queue.{dest}.dropped.destination_removed",
             "points.received", "points.invalid", "points.too-long", "points.delivered",
             "points.dropped.queue_full", "points.dropped.shutdown_timeout", "points.dropped.destination_removed", "points.queued",
-            "batches.accepted", "batches.refused.400", "batches.refused.401", "batches.refused.413", "batches.refused.503",
+            "batches.accepted", "batches.refused.400", "batches.refused.401", "batches.refused.408", "batches.refused.413", "batches.refused.503",
             "runtime.memory.working-set-bytes", "runtime.memory.gc-heap-size-bytes", "runtime.memory.gc-committed-bytes",
             "runtime.memory.allocated-bytes-total", "runtime.gc.gen0-collections", "runtime.gc.gen1-collections",
             "runtime.gc.gen2-collections", "runtime.gc.pause-seconds-total", "runtime.cpu-seconds-total", "runtime.threads",

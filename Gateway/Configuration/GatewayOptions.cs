@@ -46,6 +46,12 @@ public sealed record GatewayOptions
     /// <summary>Largest batch once gunzipped. Enforced while inflating: this is what stops a gzip bomb.</summary>
     public long MaxBatchSize { get; init; } = 64L << 20;
 
+    /// <summary>
+    /// How many request bodies may be inflated at once. With -max-batch-size this bounds the decode buffers'
+    /// memory (at most this many batches of that size); more requests wait their turn.
+    /// </summary>
+    public int MaxConcurrentDecodes { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
+
     /// <summary>Longest line accepted; longer lines are dropped and counted as invalid.</summary>
     public int MaxLineLength { get; init; } = 8192;
 

@@ -1,5 +1,7 @@
 using System.Buffers;
 
+using Polymur.Gateway.Outputs;
+
 namespace Polymur.Gateway.Ingest;
 
 internal enum DecodeStatus
@@ -27,6 +29,6 @@ internal struct DecodedBatch
     public readonly void ReturnBuffer()
     {
         if (Buffer is { Length: > 0 })
-            ArrayPool<byte>.Shared.Return(Buffer);
+            BatchBuffers.Return(Buffer);
     }
 }

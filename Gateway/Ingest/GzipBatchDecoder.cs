@@ -1,6 +1,7 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+
+using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Ingest;
 
@@ -10,7 +11,7 @@ namespace Polymur.Gateway.Ingest;
 /// at most the limit in memory. Like Go's gzip reader: an empty body, a truncated member, or bytes after the
 /// last member that are not another member make the whole batch malformed.
 /// </summary>
-internal sealed class GzipBatchDecoder(long maxBatchSize)
+internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept = 4)
 {
     private const int MinInitialBuffer = 64 * 1024;
     private const int TypicalRatio = 10;
@@ -18,7 +19,21 @@ internal sealed class GzipBatchDecoder(long maxBatchSize)
     // Inflaters keep a 32 KiB window plus state; reuse a few rather than allocating one per request.
     private readonly ConcurrentBag<GzipInflater> _inflaters = [];
 
+    // Buffers past BatchBuffers.MaxPooled are all exactly the limit (+1 spare) in size, and a few are kept for
+    // reuse, one per decode slot: gzip bombs then reuse them instead of leaving 64 MiB of garbage each.
+    private readonly ConcurrentBag<byte[]> _large = [];
+
     public long MaxBatchSize => maxBatchSize;
+
+    private byte[] RentLarge() => _large.TryTake(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>((int)(maxBatchSize + 1));
+
+    private void ReturnBuffer(byte[] buffer)
+    {
+        if (buffer.Length <= BatchBuffers.MaxPooled)
+            BatchBuffers.Return(buffer);
+        else if (buffer.Length == maxBatchSize + 1 && _large.Count < largeBuffersKept)
+            _large.Add(buffer);
+    }
 
     public async ValueTask<DecodedBatch> DecodeAsync(PipeReader body, long? contentLength, CancellationToken cancel)
     {
@@ -69,7 +84,7 @@ internal sealed class GzipBatchDecoder(long maxBatchSize)
     /// <summary>The decoding of one body: synchronous, so spans can be used across pipe reads.</summary>
     private struct State(GzipBatchDecoder owner, GzipInflater inflater, int initialCapacity)
     {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        private byte[] _buffer = BatchBuffers.Rent(initialCapacity);
         private int _length;
         private int _members;
         private bool _inMember;
@@ -83,8 +98,9 @@ internal sealed class GzipBatchDecoder(long maxBatchSize)
             {
                 if (!_inMember)
                 {
-                    if (_members > 0)
-                        inflater.Reset();
+                    // Every member starts from a clean state: a pooled inflater may come from a request that
+                    // ended inside a member (a truncated body), and must not continue that stream.
+                    inflater.Reset();
                     _inMember = true;
                     _members++;
                 }
@@ -110,9 +126,9 @@ internal sealed class GzipBatchDecoder(long maxBatchSize)
             if (_length >= owner.MaxBatchSize)
                 return false;
             long wanted = Math.Min((long)_buffer.Length * 2, owner.MaxBatchSize + 1);
-            var bigger = ArrayPool<byte>.Shared.Rent((int)wanted);
+            var bigger = wanted <= BatchBuffers.MaxPooled ? BatchBuffers.Rent((int)wanted) : owner.RentLarge();
             _buffer.AsSpan(0, _length).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            owner.ReturnBuffer(_buffer);
             _buffer = bigger;
             return true;
         }
@@ -139,7 +155,7 @@ internal sealed class GzipBatchDecoder(long maxBatchSize)
         public void Abandon()
         {
             if (_buffer.Length > 0)
-                ArrayPool<byte>.Shared.Return(_buffer);
+                owner.ReturnBuffer(_buffer);
             _buffer = [];
         }
     }

@@ -21,6 +21,7 @@ internal sealed partial class IngestHandler(
     DestinationSet destinations,
     InflightBatches inflight,
     Admission admission,
+    DecodeSlots decodeSlots,
     IngestCounters counters,
     IngestOptions options,
     ILogger<IngestHandler> log)
@@ -54,11 +55,25 @@ internal sealed partial class IngestHandler(
         DecodedBatch decoded;
         try
         {
-            decoded = await decoder.DecodeAsync(request.BodyReader, request.ContentLength, context.RequestAborted);
+            await decodeSlots.EnterAsync(context.RequestAborted);
+            try
+            {
+                decoded = await decoder.DecodeAsync(request.BodyReader, request.ContentLength, context.RequestAborted);
+            }
+            finally
+            {
+                decodeSlots.Exit();
+            }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+            return;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            // Kestrel's minimum body data rate: a body dribbled in (slow loris) is cut off.
+            await RefuseAsync(context, StatusCodes.Status408RequestTimeout, "request body too slow\n", close: true);
             return;
         }
         catch (BadHttpRequestException)
@@ -106,7 +121,7 @@ internal sealed partial class IngestHandler(
         }
         Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
         prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
-        lines = ArrayPool<byte>.Shared.Rent(decoded.Length + decoded.Length / 4 + 64);
+        lines = BatchBuffers.Rent(decoded.Length + decoded.Length / 4 + 64);
         var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, ref lines, out length);
         decoded.ReturnBuffer();
         return counts;
@@ -118,17 +133,17 @@ internal sealed partial class IngestHandler(
         if (parsed.Valid == 0)
         {
             // Empty batches (a proxy's idle flush) and all-invalid ones: nothing to route.
-            ArrayPool<byte>.Shared.Return(lines);
+            BatchBuffers.Return(lines);
             return null;
         }
         if (destinations.Current.IsEmpty)
         {
-            ArrayPool<byte>.Shared.Return(lines);
+            BatchBuffers.Return(lines);
             return "no destinations to deliver to\n";
         }
         if (!await admission.AcquireSlotAsync(cancel))
         {
-            ArrayPool<byte>.Shared.Return(lines);
+            BatchBuffers.Return(lines);
             return $"gateway busy: {inflight.Capacity} batches in flight (-incoming-queue-cap)\n";
         }
         var batch = new Batch(lines, length, parsed.Valid, inflight.Release);

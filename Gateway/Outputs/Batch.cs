@@ -36,7 +36,7 @@ public sealed class Batch
         int left = Interlocked.Decrement(ref _references);
         if (left == 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            BatchBuffers.Return(_buffer);
             _onFree?.Invoke();
         }
         else if (left < 0)

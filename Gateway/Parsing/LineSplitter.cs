@@ -1,5 +1,7 @@
 using System.Buffers;
 
+using Polymur.Gateway.Outputs;
+
 namespace Polymur.Gateway.Parsing;
 
 /// <summary>
@@ -90,9 +92,9 @@ internal static class LineSplitter
 
     private static void Grow(ref byte[] output, int used, int needed)
     {
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(output.Length * 2, used + needed));
+        var bigger = BatchBuffers.Rent(Math.Max(output.Length * 2, used + needed));
         output.AsSpan(0, used).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(output);
+        BatchBuffers.Return(output);
         output = bigger;
     }
 }

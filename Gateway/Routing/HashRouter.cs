@@ -56,7 +56,7 @@ public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
         public void Append(ReadOnlySpan<byte> line, int initial)
         {
             if (Buffer is null)
-                Buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, line.Length));
+                Buffer = BatchBuffers.Rent(Math.Max(initial, line.Length));
             else if (Buffer.Length - Length < line.Length)
                 Grow(line.Length);
             line.CopyTo(Buffer.AsSpan(Length));
@@ -66,9 +66,9 @@ public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
 
         private void Grow(int needed)
         {
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(Buffer!.Length * 2, Length + needed));
+            var bigger = BatchBuffers.Rent(Math.Max(Buffer!.Length * 2, Length + needed));
             Buffer.AsSpan(0, Length).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(Buffer);
+            BatchBuffers.Return(Buffer);
             Buffer = bigger;
         }
     }

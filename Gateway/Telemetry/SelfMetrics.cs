@@ -72,11 +72,11 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
     private async Task FlushAsync(string text)
     {
         int count = text.Count(c => c == '\n');
-        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.ASCII.GetByteCount(text));
+        var buffer = BatchBuffers.Rent(Encoding.ASCII.GetByteCount(text));
         int length = Encoding.ASCII.GetBytes(text, buffer);
         if (!await _admission.AcquireSlotAsync(_stop.Token))
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BatchBuffers.Return(buffer);
             LogNotQueued(count, "in-flight batches at -incoming-queue-cap");
             return;
         }

@@ -65,7 +65,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
             Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds,
             new IngestStats(
                 ingest.BatchesAccepted,
-                new Dictionary<string, long> { ["400"] = ingest.Refused(400), ["401"] = ingest.Refused(401), ["413"] = ingest.Refused(413), ["503"] = ingest.Refused(503) },
+                new Dictionary<string, long> { ["400"] = ingest.Refused(400), ["401"] = ingest.Refused(401), ["408"] = ingest.Refused(408), ["413"] = ingest.Refused(413), ["503"] = ingest.Refused(503) },
                 ingest.LinesReceived,
                 ingest.LinesInvalid,
                 ingest.LinesTooLong,

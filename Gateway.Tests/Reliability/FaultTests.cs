@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Sockets;
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Reliability;
+
+/// <summary>
+/// make test-faults: parts fail under steady load, and every point stays accounted for:
+/// for each destination, routed = delivered + dropped + queued, and routed = lines the gateway accepted.
+/// </summary>
+[Category("faults")]
+public class FaultTests
+{
+    private static async Task AssertIdentityAsync(TestGateway gw, SteadyLoad load)
+    {
+        await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(load.AcceptedLines);
+        foreach (var d in gw.App.Destinations.Current)
+        {
+            var c = d.Counters;
+            await Assert.That(c.Delivered + c.DroppedTotal + c.Queued).IsEqualTo(c.Routed).Because(d.Name);
+            await Assert.That(c.Routed).IsEqualTo(load.AcceptedLines).Because(d.Name);
+        }
+    }
+
+    [Test]
+    public async Task A_destination_killed_and_restarted()
+    {
+        await using var steady = TcpSink.Start();
+        var flaky = TcpSink.Start();
+        int port = flaky.Port;
+        await using var gw = await TestGateway.StartAsync([steady, flaky], o => o with { OutgoingQueueCap = 50_000 });
+        await using var load = new SteadyLoad(gw.HttpAddress);
+
+        await Task.Delay(700);
+        await flaky.DisposeAsync();
+        await Task.Delay(1000);
+        await using var back = TcpSink.Start(port);
+        await Task.Delay(1000);
+        await load.StopAsync();
+        await gw.App.StopAsync();
+
+        await AssertIdentityAsync(gw, load);
+        await Assert.That((long)steady.Count).IsEqualTo(load.AcceptedLines);
+        await Assert.That(back.Count).IsGreaterThan(0);
+    }
+
+    [Test]
+    public async Task A_destination_that_accepts_but_never_reads()
+    {
+        await using var steady = TcpSink.Start();
+        await using var stalled = new StalledSink();
+        await using var gw = await TestGateway.StartAsync([steady], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", steady.Port, null), new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            QueueWait = TimeSpan.FromMilliseconds(200),
+        });
+        await using var load = new SteadyLoad(gw.HttpAddress);
+
+        await Task.Delay(3000);
+        await load.StopAsync();
+        var stuck = gw.App.Destinations.Current[1];
+
+        // It is connected, so it is waited for: requests get 503 instead of losing its points.
+        await Assert.That(load.RefusedBatches).IsGreaterThan(0);
+        await Assert.That(stuck.Counters.DroppedTotal).IsEqualTo(0);
+        await Assert.That(gw.App.Counters.Refused(503)).IsEqualTo(load.RefusedBatches);
+        await AssertIdentityAsync(gw, load);
+        stalled.Resume();
+    }
+
+    [Test]
+    public async Task A_destination_that_resets_every_connection()
+    {
+        await using var steady = TcpSink.Start();
+        using var resetter = new TcpListener(IPAddress.Loopback, 0);
+        resetter.Start();
+        int resets = 0;
+        var resetting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var s = await resetter.AcceptSocketAsync();
+                    s.LingerState = new LingerOption(true, 0); // close with RST
+                    Interlocked.Increment(ref resets);
+                }
+            }
+            catch (Exception)
+            {
+            }
+        });
+        await using var gw = await TestGateway.StartAsync([steady], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", steady.Port, null), new DestinationAddress("127.0.0.1", ((IPEndPoint)resetter.LocalEndpoint).Port, null)],
+            OutgoingQueueCap = 20_000,
+        });
+        await using var load = new SteadyLoad(gw.HttpAddress);
+
+        await Task.Delay(3000);
+        await load.StopAsync();
+        await gw.App.StopAsync();
+        resetter.Stop();
+
+        await Assert.That(resets).IsGreaterThan(1);
+        await Assert.That((long)steady.Count).IsEqualTo(load.AcceptedLines);
+        await AssertIdentityAsync(gw, load);
+    }
+
+    [Test]
+    public async Task Consul_killed_and_restarted()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        await consul.PutKeyAsync("loader", "fault-key-0123456789ab");
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, consul: consul.Settings());
+        await using var load = new SteadyLoad(gw.HttpAddress, () => "fault-key-0123456789ab");
+
+        await Task.Delay(500);
+        await consul.KillAsync();
+        long beforeOutage = load.AcceptedLines;
+        await Task.Delay(2000);
+        long duringOutage = load.AcceptedLines - beforeOutage;
+        await consul.RestartAsync();
+        await consul.PutKeyAsync("loader", "fault-key-0123456789ab");
+        await Task.Delay(1500);
+        await load.StopAsync();
+        await gw.App.StopAsync();
+
+        await Assert.That(duringOutage).IsGreaterThan(0);
+        await Assert.That(load.RefusedBatches).IsEqualTo(0);
+        await AssertIdentityAsync(gw, load);
+    }
+
+    [Test]
+    public async Task Consul_answering_slower_than_the_wait()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        await consul.PutKeyAsync("loader", "slow-key-0123456789abc");
+        await using var sink = TcpSink.Start();
+        // -consul-sync 1s: a blocking query gives up after 1s + 1/16 s + 10 s of silence.
+        await using var gw = await TestGateway.StartAsync(sink, consul: consul.Settings(sync: TimeSpan.FromSeconds(1)));
+        await using var load = new SteadyLoad(gw.HttpAddress, () => "slow-key-0123456789abc");
+
+        consul.Pause(); // SIGSTOP: the agent still accepts connections but answers nothing
+        long beforeStall = load.AcceptedLines;
+        for (int i = 0; i < 200 && !gw.Logs.All.Contains("Consul key sync failing: no answer from"); i++)
+            await Task.Delay(100);
+        long duringStall = load.AcceptedLines - beforeStall;
+        consul.Resume();
+        for (int i = 0; i < 100 && !gw.Logs.All.Contains("Consul key sync recovered"); i++)
+            await Task.Delay(100);
+        await load.StopAsync();
+        await gw.App.StopAsync();
+
+        await Assert.That(gw.Logs.All).Contains("Consul key sync failing: no answer from");
+        await Assert.That(gw.Logs.All).Contains("Consul key sync recovered");
+        await Assert.That(duringStall).IsGreaterThan(0);
+        await Assert.That(load.RefusedBatches).IsEqualTo(0);
+        await AssertIdentityAsync(gw, load);
+    }
+}

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+/// <summary>
+/// make soak: the published gateway (pinned to CPU 0) under steady load at a fixed rate for N minutes, with one
+/// destination flapping every minute (30 s down, 30 s up) and the API key regenerated in a real Consul every
+/// 2 minutes. Samples RSS, threads and open files every 5 s, then checks the accounting identity.
+/// </summary>
+internal static class Soak
+{
+    public static async Task<int> RunAsync(string binary, string consulBinary, double minutes, long pointsPerSecond)
+    {
+        var duration = TimeSpan.FromMinutes(minutes);
+        int consulPort = FreePort(), httpPort = FreePort(), statPort = FreePort();
+        using var consul = StartConsul(consulBinary, consulPort);
+        var kv = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{consulPort}/") };
+        await WaitAsync(async () => (await kv.GetStringAsync("v1/status/leader")).Contains(':'));
+        string key = NewKey();
+        (await kv.PutAsync("v1/kv/polymur/gateway/keys/soak", new StringContent(key))).EnsureSuccessStatusCode();
+
+        var steady = new CountingSink(FreePort());
+        var flappy = new CountingSink(FreePort());
+        steady.Start();
+        flappy.Start();
+        var gateway = Process.Start(new ProcessStartInfo("taskset", ["-c", "0", binary,
+            "-listen-addr", "127.0.0.1", "-listen-http-port", httpPort.ToString(), "-api-addr", "127.0.0.1:0",
+            "-stat-addr", $"127.0.0.1:{statPort}", "-destinations", $"127.0.0.1:{steady.Port},127.0.0.1:{flappy.Port}",
+            "-summary-interval", "60s"])
+        { Environment = { ["CONSUL_HTTP_ADDR"] = $"127.0.0.1:{consulPort}" }, RedirectStandardError = true })!;
+        var gatewayLog = gateway.StandardError.ReadToEndAsync();
+        int pid = gateway.Id; // taskset execs the gateway in place
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/") };
+        var stats = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{statPort}/") };
+        await WaitAsync(async () => (await stats.GetAsync("readyz")).IsSuccessStatusCode);
+
+        byte[] batch = Batch(5000);
+        var clock = Stopwatch.StartNew();
+        long accepted = 0, refused = 0, sent = 0;
+        var samples = new List<(double T, long Rss, int Threads, int Files)>();
+        using var stop = new CancellationTokenSource(duration);
+
+        // Load: workers take one batch permit per 5000 points of the target rate.
+        long permits = 0;
+        var pacer = Task.Run(async () =>
+        {
+            var t = Stopwatch.StartNew();
+            while (!stop.IsCancellationRequested)
+            {
+                long due = (long)(t.Elapsed.TotalSeconds * pointsPerSecond / 5000);
+                Interlocked.Exchange(ref permits, Math.Max(0, due - Interlocked.Read(ref sent)));
+                await Task.Delay(5);
+            }
+        });
+        var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (Interlocked.Decrement(ref permits) < 0)
+                {
+                    Interlocked.Increment(ref permits);
+                    await Task.Delay(1);
+                    continue;
+                }
+                Interlocked.Increment(ref sent);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "ingest") { Content = new ByteArrayContent(batch) };
+                request.Headers.TryAddWithoutValidation("X-Polymur-Key", Volatile.Read(ref key));
+                try
+                {
+                    using var response = await http.SendAsync(request);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                        Interlocked.Add(ref accepted, 5000);
+                    else
+                        Interlocked.Increment(ref refused);
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            }
+        })).ToArray();
+
+        // Faults and sampling on one schedule.
+        var chaos = Task.Run(async () =>
+        {
+            int minute = -1, regen = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var t = clock.Elapsed;
+                if ((int)t.TotalMinutes != minute)
+                {
+                    minute = (int)t.TotalMinutes;
+                    if (minute > 0)
+                        flappy.Stop();       // down for 30 s every minute
+                }
+                if (t.TotalSeconds % 60 >= 30 && !flappy.Running)
+                    flappy.Start();
+                if ((int)(t.TotalMinutes / 2) > regen)
+                {
+                    regen = (int)(t.TotalMinutes / 2);
+                    string fresh = NewKey();
+                    (await kv.PutAsync("v1/kv/polymur/gateway/keys/soak", new StringContent(fresh))).EnsureSuccessStatusCode();
+                    Volatile.Write(ref key, fresh);
+                }
+                samples.Add((t.TotalSeconds, Rss(pid), Threads(pid), Directory.GetFiles($"/proc/{pid}/fd").Length));
+                try { await Task.Delay(5000, stop.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        await Task.WhenAll(workers.Append(pacer).Append(chaos));
+        if (!flappy.Running)
+            flappy.Start();
+        await WaitAsync(async () => JsonDocument.Parse(await stats.GetStringAsync("stats")).RootElement.GetProperty("points").GetProperty("queued").GetInt64() == 0, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000); // let the sinks read what the kernel holds
+        using var final = JsonDocument.Parse(await stats.GetStringAsync("stats"));
+        var root = final.RootElement;
+        gateway.Kill(entireProcessTree: true);
+        await gateway.WaitForExitAsync();
+        consul.Kill();
+
+        // Report.
+        var warm = samples.Where(s => s.T >= 60).ToList();
+        double slope = Slope(warm.Select(s => (s.T / 3600, s.Rss / 1048576.0)).ToList());
+        Console.WriteLine($"soak: {minutes:0.#} min at {pointsPerSecond / 1e6:0.##} M points/s target; one destination down 30 s of every minute; key regenerated every 2 min");
+        Console.WriteLine($"load: {accepted} points accepted ({accepted / duration.TotalSeconds / 1e6:0.##} M/s), {refused} batches refused or failed (of {sent})");
+        Console.WriteLine($"rss MiB: start {samples[0].Rss / 1048576.0:0.0}, after warm-up {warm.First().Rss / 1048576.0:0.0}, end {samples[^1].Rss / 1048576.0:0.0}, max {samples.Max(s => s.Rss) / 1048576.0:0.0}; slope after warm-up {slope:+0.0;-0.0} MiB/hour");
+        Console.WriteLine($"threads: {warm.Min(s => s.Threads)}..{warm.Max(s => s.Threads)} after warm-up; open files: {warm.Min(s => s.Files)}..{warm.Max(s => s.Files)}");
+        long received = root.GetProperty("ingest").GetProperty("lines_received").GetInt64();
+        bool ok = true;
+        foreach (var d in root.GetProperty("destinations").EnumerateArray())
+        {
+            long routed = d.GetProperty("routed").GetInt64(), delivered = d.GetProperty("delivered").GetInt64(), queued = d.GetProperty("queued").GetInt64();
+            long dropped = d.GetProperty("dropped").EnumerateObject().Sum(p => p.Value.GetInt64());
+            bool identity = routed == delivered + dropped + queued && routed == received;
+            ok &= identity;
+            Console.WriteLine($"destination {d.GetProperty("name").GetString()}: routed {routed} = delivered {delivered} + dropped {dropped} + queued {queued}: {(identity ? "holds" : "BROKEN")}");
+        }
+        Console.WriteLine($"sinks counted: steady {steady.Lines}, flapping {flappy.Lines} (the gateway says it delivered; lines in a kernel buffer when a sink died are lost, as TCP allows)");
+        Console.WriteLine($"gateway received {received}, client saw {accepted} accepted: {(received == accepted ? "equal" : "DIFFERENT")}");
+        ok &= received == accepted && steady.Lines == root.GetProperty("destinations")[0].GetProperty("delivered").GetInt64();
+        Console.WriteLine(ok ? "soak: PASS" : "soak: FAIL");
+        return ok ? 0 : 1;
+    }
+
+    private static double Slope(List<(double X, double Y)> points)
+    {
+        double mx = points.Average(p => p.X), my = points.Average(p => p.Y);
+        double num = points.Sum(p => (p.X - mx) * (p.Y - my)), den = points.Sum(p => (p.X - mx) * (p.X - mx));
+        return den == 0 ? 0 : num / den;
+    }
+
+    private static long Rss(int pid) => long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+
+    private static int Threads(int pid) => int.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Threads:")).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+    private static string NewKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    private static byte[] Batch(int lines)
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < lines; i++)
+            text.Append($"soak.web{i % 97:00}.app.http.requests.p{i:0000}.rate {i % 1000}.5 1700000000\n");
+        var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, new ZLibCompressionOptions { CompressionLevel = 6 }, leaveOpen: true))
+            gzip.Write(Encoding.ASCII.GetBytes(text.ToString()));
+        return output.ToArray();
+    }
+
+    private static Process StartConsul(string binary, int httpPort) =>
+        Process.Start(new ProcessStartInfo(binary, ["agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
+            $"-http-port={httpPort}", $"-serf-lan-port={FreePort()}", $"-serf-wan-port={FreePort()}", $"-server-port={FreePort()}", "-dns-port=-1", "-grpc-port=-1"])
+        { RedirectStandardOutput = true })!;
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan? limit = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            try { if (await condition()) return; } catch (Exception) { }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("condition not met");
+    }
+
+    /// <summary>A TCP sink that counts lines and can be stopped and started on the same port.</summary>
+    private sealed class CountingSink(int port)
+    {
+        private TcpListener? _listener;
+        private readonly List<Socket> _sockets = [];
+        private long _lines;
+
+        public int Port => port;
+
+        public long Lines => Interlocked.Read(ref _lines);
+
+        public bool Running => _listener is not null;
+
+        public void Start()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Start();
+            _listener = listener;
+            new Thread(() =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        var socket = listener.AcceptSocket();
+                        lock (_sockets) _sockets.Add(socket);
+                        new Thread(() =>
+                        {
+                            var buffer = new byte[1 << 20];
+                            try
+                            {
+                                int n;
+                                while ((n = socket.Receive(buffer)) > 0)
+                                    Interlocked.Add(ref _lines, buffer.AsSpan(0, n).Count((byte)'\n'));
+                            }
+                            catch (Exception) { }
+                            socket.Dispose();
+                        }) { IsBackground = true }.Start();
+                    }
+                }
+                catch (Exception) { }
+            }) { IsBackground = true }.Start();
+        }
+
+        public void Stop()
+        {
+            _listener?.Stop();
+            _listener = null;
+            lock (_sockets)
+            {
+                foreach (var s in _sockets)
+                    s.Dispose();
+                _sockets.Clear();
+            }
+        }
+    }
+}
