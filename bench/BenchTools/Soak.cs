@@ -126,6 +126,7 @@ internal static class Soak
         Console.WriteLine($"soak: {minutes:0.#} min at {pointsPerSecond / 1e6:0.##} M points/s target; one destination down 30 s of every minute; key regenerated every 2 min");
         Console.WriteLine($"load: {accepted} points accepted ({accepted / duration.TotalSeconds / 1e6:0.##} M/s), {refused} batches refused or failed (of {sent})");
         Console.WriteLine($"rss MiB: start {samples[0].Rss / 1048576.0:0.0}, after warm-up {warm.First().Rss / 1048576.0:0.0}, end {samples[^1].Rss / 1048576.0:0.0}, max {samples.Max(s => s.Rss) / 1048576.0:0.0}; slope after warm-up {slope:+0.0;-0.0} MiB/hour");
+        Console.WriteLine("rss MiB by minute: " + string.Join(" ", samples.Where(s => s.T % 60 < 5).Select(s => (s.Rss / 1048576.0).ToString("0.0"))));
         Console.WriteLine($"threads: {warm.Min(s => s.Threads)}..{warm.Max(s => s.Threads)} after warm-up; open files: {warm.Min(s => s.Files)}..{warm.Max(s => s.Files)}");
         long received = root.GetProperty("ingest").GetProperty("lines_received").GetInt64();
         bool ok = true;
