@@ -57,7 +57,7 @@ public class GzipBatchDecoderTests
     [Test]
     public async Task The_limit_is_enforced_while_inflating()
     {
-        byte[] bomb = LimitTests.Bomb(256L << 20);
+        byte[] bomb = GzipBomb.Of(256L << 20);
 
         var decoded = await DecodeAsync(bomb, 16384, 1 << 20);
 

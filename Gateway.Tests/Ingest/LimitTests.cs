@@ -59,7 +59,7 @@ public class LimitTests
         await using var sink = TcpSink.Start();
         await using var gw = await TestGateway.StartAsync(sink, o => o with { MaxBatchSize = 8L << 20 });
         using var client = gw.Client();
-        byte[] bomb = Bomb(1L << 30); // 1 GiB of zeros in about 1 MiB
+        byte[] bomb = GzipBomb.Of(1L << 30); // 1 GiB of zeros in about 1 MiB
 
         GC.Collect();
         long before = Process.GetCurrentProcess().WorkingSet64;
@@ -113,17 +113,5 @@ public class LimitTests
         for (int i = 0; i < count; i++)
             sb.Append("host").Append(random.Next()).Append(".metric ").Append(random.NextDouble()).Append(' ').Append(1700000000 + i).Append('\n');
         return sb.ToString();
-    }
-
-    internal static byte[] Bomb(long zeros)
-    {
-        var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
-        {
-            var block = new byte[1 << 20];
-            for (long written = 0; written < zeros; written += block.Length)
-                gzip.Write(block);
-        }
-        return output.ToArray();
     }
 }

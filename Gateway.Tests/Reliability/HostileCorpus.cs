@@ -14,7 +14,7 @@ public sealed record HostileRequest(string Kind, string? Key, byte[] Body, int E
 /// </summary>
 public static class HostileCorpus
 {
-    private static readonly Lazy<byte[]> GigabyteBomb = new(() => Bomb(1L << 30));
+    private static readonly Lazy<byte[]> GigabyteBomb = new(() => GzipBomb.Of(1L << 30));
 
     // A 10 MB line compresses to a few KB; made once and sent as a member after each request's own valid line.
     private static readonly Lazy<byte[]> TenMegabyteLine = new(() => Gzip(new string('h', 10 << 20) + " 1 1700000000\n"));
@@ -125,18 +125,6 @@ public static class HostileCorpus
         var output = new MemoryStream();
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
             gzip.Write(data);
-        return output.ToArray();
-    }
-
-    internal static byte[] Bomb(long zeros)
-    {
-        var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
-        {
-            var block = new byte[1 << 20];
-            for (long written = 0; written < zeros; written += block.Length)
-                gzip.Write(block);
-        }
         return output.ToArray();
     }
 }

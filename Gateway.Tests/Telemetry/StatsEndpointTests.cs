@@ -19,7 +19,7 @@ public class StatsEndpointTests
         await client.SendAsync("/ingest", "123", ProxyClient.GoEmptyMember);
         await client.SendAsync("/ingest", "123", "not gzip"u8.ToArray());
         await client.PingAsync("wrong");
-        await client.SendAsync("/ingest", "123", LimitTests.Bomb(64L << 20));
+        await client.SendAsync("/ingest", "123", GzipBomb.Of(64L << 20));
         await sink.WaitForAsync(5002);
     }
 
