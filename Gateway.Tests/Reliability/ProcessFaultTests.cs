@@ -23,11 +23,12 @@ public class ProcessFaultTests
         var got = await sink.SettleAsync(TimeSpan.FromMilliseconds(500));
 
         long lost = load.AcceptedLines - got.Count;
-        Console.WriteLine($"SIGKILL: {load.AcceptedLines} lines accepted, {got.Count} delivered, {lost} lost");
-        // Everything delivered was accepted once; what was lost is at most one queue's worth
-        // (-outgoing-queue-cap 4096 points, passed by at most one batch of 1000).
+        Console.WriteLine($"SIGKILL: {load.AcceptedLines} lines acknowledged (200), {got.Count} delivered, {lost} lost");
+        // No line arrives twice. A batch can be delivered without its 200 reaching the client (the process died
+        // in between), so delivery may pass the acknowledged lines by the batches in flight (3 clients x 1000).
+        // What can be lost is at most one queue's worth: -outgoing-queue-cap 4096, passed by one 1000-line batch.
         await Assert.That(got.Distinct().Count()).IsEqualTo(got.Count);
-        await Assert.That(lost).IsGreaterThanOrEqualTo(0);
+        await Assert.That(lost).IsGreaterThanOrEqualTo(-3 * 1000);
         await Assert.That(lost).IsLessThanOrEqualTo(4096 + 1000);
     }
 
