@@ -33,24 +33,44 @@ public class LimitTests
         var body = ProxyClient.Gzip(RandomLines(4000));
         var uri = new Uri(gw.HttpAddress);
 
-        // Raw HTTP/1.1 so the body really is chunked, with no Content-Length to check up front.
+        // Raw HTTP/1.1 so the body really is chunked, with no Content-Length to check up front. The gateway
+        // answers 413 and closes as soon as the limit is passed, possibly while we are still writing (a broken
+        // pipe, or a reset that swallows the answer): what it decided is in its counters either way.
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(uri.Host, uri.Port);
         var stream = tcp.GetStream();
-        var head = $"POST /ingest HTTP/1.1\r\nHost: x\r\nX-Polymur-Key: 123\r\nTransfer-Encoding: chunked\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-        for (int i = 0; i < body.Length; i += 1000)
+        string response = "";
+        try
         {
-            int n = Math.Min(1000, body.Length - i);
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"{n:x}\r\n"));
-            await stream.WriteAsync(body.AsMemory(i, n));
-            await stream.WriteAsync("\r\n"u8.ToArray());
+            var head = $"POST /ingest HTTP/1.1\r\nHost: x\r\nX-Polymur-Key: 123\r\nTransfer-Encoding: chunked\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+            for (int i = 0; i < body.Length; i += 1000)
+            {
+                int n = Math.Min(1000, body.Length - i);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"{n:x}\r\n"));
+                await stream.WriteAsync(body.AsMemory(i, n));
+                await stream.WriteAsync("\r\n"u8.ToArray());
+            }
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray());
         }
-        await stream.WriteAsync("0\r\n\r\n"u8.ToArray());
-        var response = await new StreamReader(stream).ReadToEndAsync();
+        catch (IOException)
+        {
+        }
+        try
+        {
+            response = await new StreamReader(stream).ReadToEndAsync();
+        }
+        catch (IOException)
+        {
+        }
 
-        await Assert.That(response).StartsWith("HTTP/1.1 413");
-        await Assert.That(response).Contains("request body over 4096 bytes (-max-body-size)");
+        await Assert.That(gw.App.Counters.Refused(413)).IsEqualTo(1);
+        await Assert.That(gw.App.Counters.BatchesAccepted).IsEqualTo(0);
+        if (response.Length > 0)
+        {
+            await Assert.That(response).StartsWith("HTTP/1.1 413");
+            await Assert.That(response).Contains("request body over 4096 bytes (-max-body-size)");
+        }
     }
 
     [Test]
