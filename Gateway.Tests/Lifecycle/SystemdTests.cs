@@ -39,7 +39,7 @@ public class SystemdTests
         var stderr = shell.StandardError.ReadToEndAsync();
 
         string ready = await ReceiveAsync(notify);
-        _ = Kill(shell.Id, 15); // the shell's trap passes SIGTERM on to the gateway, as systemd would send it
+        Posix.Signal(shell.Id, Posix.SIGTERM); // the shell's trap passes SIGTERM on to the gateway, as systemd would send it
         string stopping = await ReceiveAsync(notify);
         string log = await stderr.WaitAsync(TimeSpan.FromSeconds(20));
 
@@ -57,7 +57,4 @@ public class SystemdTests
         int n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
         return Encoding.ASCII.GetString(buffer, 0, n);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

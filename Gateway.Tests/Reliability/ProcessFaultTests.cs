@@ -36,7 +36,7 @@ public class ProcessFaultTests
     public async Task Logs_on_a_full_disk_do_not_stop_the_gateway()
     {
         await using var sink = TcpSink.Start();
-        int port = FreePort();
+        int port = Posix.FreePort();
         // stderr (every log line) goes to /dev/full: each write fails with ENOSPC.
         var info = new ProcessStartInfo("/bin/sh", ["-c", "exec \"$0\" \"$@\" 2>/dev/full", GatewayProcess.JitBinary,
             "-dev-mode", "-listen-addr", "127.0.0.1", "-listen-http-port", port.ToString(), "-destinations", sink.Address,
@@ -50,7 +50,7 @@ public class ProcessFaultTests
             statuses.Add((await client.IngestAsync("123", ProxyClient.Lines($"full.{i}", 500))).Status);
         await client.PingAsync("wrong-key-logs-a-warning");
         await Task.Delay(500); // summary lines and warnings keep failing to write
-        _ = Kill(process.Id, 15);
+        Posix.Signal(process.Id, Posix.SIGTERM);
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
 
         await Assert.That(statuses.All(s => s == 200)).IsTrue();
@@ -74,16 +74,4 @@ public class ProcessFaultTests
         }
         throw new TimeoutException("gateway did not answer /ping");
     }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

@@ -63,7 +63,7 @@ public sealed class ConsulAgent : IAsyncDisposable
                 }
                 """);
         }
-        var agent = new ConsulAgent(FreePorts(4), config, root);
+        var agent = new ConsulAgent(Posix.FreePorts(4), config, root);
         await agent.StartProcessAsync();
         return agent;
     }
@@ -121,13 +121,10 @@ public sealed class ConsulAgent : IAsyncDisposable
     }
 
     /// <summary>SIGSTOP: the agent keeps its sockets (connections are accepted by the kernel) but answers nothing.</summary>
-    public void Pause() => _ = Signal(_process!.Id, 19);
+    public void Pause() => Posix.Signal(_process!.Id, Posix.SIGSTOP);
 
     /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
-    public void Resume() => _ = Signal(_process!.Id, 18);
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Signal(int pid, int signal);
+    public void Resume() => Posix.Signal(_process!.Id, Posix.SIGCONT);
 
     /// <summary>Starts the agent again on the same ports (empty: dev mode keeps nothing).</summary>
     public Task RestartAsync() => StartProcessAsync();
@@ -177,15 +174,6 @@ public sealed class ConsulAgent : IAsyncDisposable
             await Task.Delay(50);
         }
         throw new TimeoutException("consul agent did not become ready in 30s");
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 
     public async ValueTask DisposeAsync()

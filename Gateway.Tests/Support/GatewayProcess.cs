@@ -81,21 +81,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return (code, p.Stdout, p.Stderr);
     }
 
-    /// <summary>Waits for the "Listening on http://…" log line and returns that URL.</summary>
-    public async Task<string> WaitForHttpAsync(TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (DateTime.UtcNow < deadline)
-        {
-            var m = ListeningHttp().Match(Stderr);
-            if (m.Success)
-                return m.Groups[1].Value;
-            if (_process.HasExited)
-                throw new InvalidOperationException($"gateway exited with {_process.ExitCode}: {Stderr}");
-            await Task.Delay(10);
-        }
-        throw new TimeoutException("gateway did not start listening: " + Stderr);
-    }
+    /// <summary>Waits for the "Listening for ingest on http://…" log line and returns that URL.</summary>
+    public Task<string> WaitForHttpAsync() => WaitForUrlAsync("http://");
 
     /// <summary>Waits for a "Listening for ingest on" line whose URL starts with <paramref name="scheme"/>.</summary>
     public async Task<string> WaitForUrlAsync(string scheme)
@@ -103,14 +90,16 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
-            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(Stderr, @"Listening for ingest on (\S+)"))
+            foreach (Match m in ListeningFor().Matches(Stderr))
             {
                 if (m.Groups[1].Value.StartsWith(scheme, StringComparison.Ordinal))
                     return m.Groups[1].Value;
             }
+            if (_process.HasExited)
+                throw new InvalidOperationException($"gateway exited with {_process.ExitCode}: {Stderr}");
             await Task.Delay(10);
         }
-        throw new TimeoutException("no " + scheme + " listener: " + Stderr);
+        throw new TimeoutException($"no {scheme} listener: {Stderr}");
     }
 
     public async Task<bool> WaitForLogAsync(string text, TimeSpan timeout)
@@ -125,7 +114,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return false;
     }
 
-    public void Signal(int signal) => _ = Kill(_process.Id, signal);
+    public void Signal(int signal) => Posix.Signal(_process.Id, signal);
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -145,11 +134,8 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+    public const int SIGINT = Posix.SIGINT, SIGKILL = Posix.SIGKILL, SIGTERM = Posix.SIGTERM;
 
-    [LibraryImport("libc", EntryPoint = "kill")]
-    private static partial int Kill(int pid, int signal);
-
-    [GeneratedRegex(@"Listening for ingest on (http://[^\s]+)")]
-    private static partial Regex ListeningHttp();
+    [GeneratedRegex(@"Listening for ingest on (\S+)")]
+    private static partial Regex ListeningFor();
 }

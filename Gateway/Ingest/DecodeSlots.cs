@@ -14,16 +14,7 @@ internal sealed class DecodeSlots(int capacity)
 
     public int Capacity => capacity;
 
-    public async ValueTask EnterAsync(CancellationToken cancel)
-    {
-        while (!_slots.TryAcquire())
-        {
-            var freed = _slots.Space.Register();
-            if (_slots.TryAcquire())
-                return;
-            await freed.WaitAsync(cancel);
-        }
-    }
+    public async ValueTask EnterAsync(CancellationToken cancel) => await _slots.AcquireAsync(wait: null, cancel);
 
     public void Exit() => _slots.Release();
 }

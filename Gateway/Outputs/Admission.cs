@@ -24,20 +24,7 @@ public enum AdmissionResult
 public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
 {
     /// <summary>Takes a slot for a batch about to be routed. Release it through the batch's onFree.</summary>
-    public async ValueTask<bool> AcquireSlotAsync(CancellationToken cancel)
-    {
-        if (inflight.TryAcquire())
-            return true;
-        var deadline = DateTime.UtcNow + queueWait;
-        while (true)
-        {
-            var freed = inflight.Space.Register();
-            if (inflight.TryAcquire())
-                return true;
-            if (!await WaitAsync(freed, deadline, cancel))
-                return false;
-        }
-    }
+    public ValueTask<bool> AcquireSlotAsync(CancellationToken cancel) => inflight.AcquireAsync(queueWait, cancel);
 
     /// <summary>Queues every delivery of the plan, or none. The plan's references are consumed either way.</summary>
     public async ValueTask<AdmissionResult> QueueAsync(List<Delivery> plan, CancellationToken cancel)

@@ -20,6 +20,39 @@ public sealed class InflightBatches(int capacity)
         return false;
     }
 
+    /// <summary>
+    /// Takes a slot, waiting (woken when one is freed, not by polling) for up to <paramref name="wait"/>,
+    /// or for as long as it takes when null. False when the wait ran out.
+    /// </summary>
+    public async ValueTask<bool> AcquireAsync(TimeSpan? wait, CancellationToken cancel)
+    {
+        if (TryAcquire())
+            return true;
+        var deadline = wait is { } w ? DateTime.UtcNow + w : DateTime.MaxValue;
+        while (true)
+        {
+            var freed = Space.Register();
+            if (TryAcquire())
+                return true;
+            if (wait is null)
+            {
+                await freed.WaitAsync(cancel);
+                continue;
+            }
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                return false;
+            try
+            {
+                await freed.WaitAsync(left, cancel);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+        }
+    }
+
     public void Release()
     {
         Interlocked.Decrement(ref _count);
