@@ -43,6 +43,9 @@ public class SelfMetricsTests
             "points.dropped.queue_full", "points.dropped.shutdown_timeout", "points.dropped.destination_removed", "points.queued",
             "batches.accepted", "batches.refused.400", "batches.refused.401", "batches.refused.408", "batches.refused.413", "batches.refused.503",
             "runtime.memory.working-set-bytes", "runtime.memory.gc-heap-size-bytes", "runtime.memory.gc-committed-bytes",
+            "runtime.memory.gc-generation-size-bytes.gen0", "runtime.memory.gc-generation-size-bytes.gen1",
+            "runtime.memory.gc-generation-size-bytes.gen2", "runtime.memory.gc-generation-size-bytes.loh",
+            "runtime.memory.gc-generation-size-bytes.poh",
             "runtime.memory.allocated-bytes-total", "runtime.gc.gen0-collections", "runtime.gc.gen1-collections",
             "runtime.gc.gen2-collections", "runtime.gc.pause-seconds-total", "runtime.cpu-seconds-total", "runtime.threads",
         ];

@@ -48,6 +48,8 @@ public class StatsEndpointTests
         await Assert.That(destination.GetProperty("dropped").GetProperty("queue_full").GetInt64()).IsEqualTo(0);
         await Assert.That(root.GetProperty("uptime_seconds").GetDouble()).IsGreaterThan(0);
         await Assert.That(root.GetProperty("runtime").GetProperty("working_set_bytes").GetInt64()).IsGreaterThan(1 << 20);
+        await Assert.That(root.GetProperty("runtime").GetProperty("gc_generation_size_bytes").EnumerateObject().Select(p => p.Name))
+            .IsEquivalentTo(["gen0", "gen1", "gen2", "loh", "poh"]);
         await Assert.That(root.GetProperty("keys").GetProperty("source").GetString()).IsEqualTo("dev-mode");
     }
 
@@ -72,6 +74,10 @@ public class StatsEndpointTests
         await Assert.That(samples[$"polymur_gateway_points_dropped_total{{destination={sink.Address},reason=queue_full}}"]).IsEqualTo(0);
         await Assert.That(samples[$"polymur_gateway_destination_connected{{destination={sink.Address}}}"]).IsEqualTo(1);
         await Assert.That(samples["dotnet_gc_collections_total{generation=0}"]).IsGreaterThanOrEqualTo(0);
+        await Assert.That(samples.Keys.Where(k => k.StartsWith("dotnet_gc_generation_size_bytes{", StringComparison.Ordinal)).Order())
+            .IsEquivalentTo(["dotnet_gc_generation_size_bytes{generation=gen0}", "dotnet_gc_generation_size_bytes{generation=gen1}",
+                "dotnet_gc_generation_size_bytes{generation=gen2}", "dotnet_gc_generation_size_bytes{generation=loh}",
+                "dotnet_gc_generation_size_bytes{generation=poh}"]);
         await Assert.That(samples["process_resident_memory_bytes"]).IsGreaterThan(1 << 20);
         await Assert.That(text).Contains("# TYPE polymur_gateway_points_received_total counter\n");
         await Assert.That(text).Contains("# TYPE polymur_gateway_points_queued gauge\n");

@@ -48,6 +48,9 @@ public static class PrometheusText
         w.Family("process_threads", "gauge", "Operating system threads.").Sample(s.Runtime.Threads);
         w.Family("dotnet_gc_heap_size_bytes", "gauge", "Managed heap size after the last collection.").Sample(s.Runtime.GcHeapSizeBytes);
         w.Family("dotnet_gc_committed_bytes", "gauge", "Memory committed by the garbage collector.").Sample(s.Runtime.GcCommittedBytes);
+        var generations = w.Family("dotnet_gc_generation_size_bytes", "gauge", "Size of each generation after the last collection.");
+        foreach (var (generation, bytes) in s.Runtime.GcGenerationSizeBytes)
+            generations.Sample(bytes, ("generation", generation));
         w.Family("dotnet_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap.").Sample(s.Runtime.TotalAllocatedBytes);
         w.Family("dotnet_gc_collections_total", "counter", "Garbage collections, by generation.")
             .Sample(s.Runtime.Gen0Collections, ("generation", "0"))

@@ -122,6 +122,8 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
         Line("runtime.memory.working-set-bytes", s.Runtime.WorkingSetBytes);
         Line("runtime.memory.gc-heap-size-bytes", s.Runtime.GcHeapSizeBytes);
         Line("runtime.memory.gc-committed-bytes", s.Runtime.GcCommittedBytes);
+        foreach (var (generation, bytes) in s.Runtime.GcGenerationSizeBytes)
+            Line($"runtime.memory.gc-generation-size-bytes.{generation}", bytes);
         Line("runtime.memory.allocated-bytes-total", s.Runtime.TotalAllocatedBytes);
         Line("runtime.gc.gen0-collections", s.Runtime.Gen0Collections);
         Line("runtime.gc.gen1-collections", s.Runtime.Gen1Collections);

@@ -30,6 +30,7 @@ public sealed record RuntimeStats(
     long WorkingSetBytes,
     long GcHeapSizeBytes,
     long GcCommittedBytes,
+    Dictionary<string, long> GcGenerationSizeBytes,
     long TotalAllocatedBytes,
     long Gen0Collections,
     long Gen1Collections,
@@ -78,6 +79,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 Environment.WorkingSet,
                 gc.HeapSizeBytes,
                 gc.TotalCommittedBytes,
+                GenerationSizes(gc),
                 GC.GetTotalAllocatedBytes(),
                 GC.CollectionCount(0),
                 GC.CollectionCount(1),
@@ -86,6 +88,19 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 process.TotalProcessorTime.TotalSeconds,
                 process.Threads.Count));
     }
+
+    /// <summary>Each generation's size after the last collection: shows where a growing heap grows.</summary>
+    private static Dictionary<string, long> GenerationSizes(GCMemoryInfo gc)
+    {
+        var sizes = new Dictionary<string, long>();
+        var generations = gc.GenerationInfo;
+        for (int i = 0; i < GenerationNames.Length; i++)
+            sizes[GenerationNames[i]] = i < generations.Length ? generations[i].SizeAfterBytes : 0;
+        return sizes;
+    }
+
+    /// <summary>The order of <see cref="GCMemoryInfo.GenerationInfo"/>: three generations, then the large and pinned object heaps.</summary>
+    internal static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
     private static Dictionary<string, long> DropsOf(DestinationCounters c) =>
         DropReasons.All.ToDictionary(DropReasons.Name, c.Dropped);

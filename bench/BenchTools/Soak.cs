@@ -39,8 +39,9 @@ internal static class Soak
 
         byte[] batch = Batch(5000);
         var clock = Stopwatch.StartNew();
-        long accepted = 0, refused = 0, sent = 0;
-        var samples = new List<(double T, long Rss, int Threads, int Files)>();
+        long accepted = 0, sent = 0;
+        var refused = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(); // by status, or the exception
+        var samples = new List<Sample>();
         using var stop = new CancellationTokenSource(duration);
 
         // Load: workers take one batch permit per 5000 points of the target rate.
@@ -74,11 +75,11 @@ internal static class Soak
                     if (response.StatusCode == HttpStatusCode.OK)
                         Interlocked.Add(ref accepted, 5000);
                     else
-                        Interlocked.Increment(ref refused);
+                        refused.AddOrUpdate(((int)response.StatusCode).ToString(), 1, (_, n) => n + 1);
                 }
-                catch (HttpRequestException)
+                catch (HttpRequestException e)
                 {
-                    Interlocked.Increment(ref refused);
+                    refused.AddOrUpdate(e.HttpRequestError.ToString(), 1, (_, n) => n + 1);
                 }
             }
         })).ToArray();
@@ -105,7 +106,7 @@ internal static class Soak
                     (await kv.PutAsync("v1/kv/polymur/gateway/keys/soak", new StringContent(fresh))).EnsureSuccessStatusCode();
                     Volatile.Write(ref key, fresh);
                 }
-                samples.Add((t.TotalSeconds, Rss(pid), Threads(pid), Directory.GetFiles($"/proc/{pid}/fd").Length));
+                samples.Add(await SampleAsync(t.TotalSeconds, pid, stats));
                 try { await Task.Delay(5000, stop.Token); } catch (OperationCanceledException) { }
             }
         });
@@ -122,12 +123,26 @@ internal static class Soak
 
         // Report.
         var warm = samples.Where(s => s.T >= 60).ToList();
-        double slope = Slope(warm.Select(s => (s.T / 3600, s.Rss / 1048576.0)).ToList());
+        double MiB(long bytes) => bytes / 1048576.0;
+        double SlopeOf(Func<Sample, long> y) => Slope(warm.Select(s => (s.T / 3600, MiB(y(s)))).ToList());
+        string ByMinute(Func<Sample, long> y) => string.Join(" ", samples.Where(s => s.T % 60 < 5).Select(s => MiB(y(s)).ToString("0.0")));
+        long refusedTotal = refused.Values.Sum();
         Console.WriteLine($"soak: {minutes:0.#} min at {pointsPerSecond / 1e6:0.##} M points/s target; one destination down 30 s of every minute; key regenerated every 2 min");
-        Console.WriteLine($"load: {accepted} points accepted ({accepted / duration.TotalSeconds / 1e6:0.##} M/s), {refused} batches refused or failed (of {sent})");
-        Console.WriteLine($"rss MiB: start {samples[0].Rss / 1048576.0:0.0}, after warm-up {warm.First().Rss / 1048576.0:0.0}, end {samples[^1].Rss / 1048576.0:0.0}, max {samples.Max(s => s.Rss) / 1048576.0:0.0}; slope after warm-up {slope:+0.0;-0.0} MiB/hour");
-        Console.WriteLine("rss MiB by minute: " + string.Join(" ", samples.Where(s => s.T % 60 < 5).Select(s => (s.Rss / 1048576.0).ToString("0.0"))));
+        Console.WriteLine($"load: {accepted} points accepted ({accepted / duration.TotalSeconds / 1e6:0.##} M/s), {refusedTotal} batches refused or failed (of {sent})"
+            + (refusedTotal == 0 ? "" : ": " + string.Join(", ", refused.OrderBy(p => p.Key).Select(p => $"{p.Key} x{p.Value}"))));
+        Console.WriteLine($"rss MiB: start {MiB(samples[0].Rss):0.0}, after warm-up {MiB(warm.First().Rss):0.0}, end {MiB(samples[^1].Rss):0.0}, max {MiB(samples.Max(s => s.Rss)):0.0}; slope after warm-up {SlopeOf(s => s.Rss):+0.0;-0.0} MiB/hour");
+        Console.WriteLine($"  of which anonymous: {MiB(warm.First().Anon):0.0} -> {MiB(samples[^1].Anon):0.0}, slope {SlopeOf(s => s.Anon):+0.0;-0.0} MiB/hour; file-backed (code, mapped once): {MiB(warm.First().File):0.0} -> {MiB(samples[^1].File):0.0}, slope {SlopeOf(s => s.File):+0.0;-0.0} MiB/hour");
+        Console.WriteLine($"  gc committed: {MiB(warm.First().GcCommitted):0.0} -> {MiB(samples[^1].GcCommitted):0.0}, slope {SlopeOf(s => s.GcCommitted):+0.0;-0.0} MiB/hour; anonymous outside the gc heap: {MiB(warm.First().Anon - warm.First().GcCommitted):0.0} -> {MiB(samples[^1].Anon - samples[^1].GcCommitted):0.0}, slope {SlopeOf(s => s.Anon - s.GcCommitted):+0.0;-0.0} MiB/hour");
+        Console.WriteLine($"  collections after warm-up: gen0 {samples[^1].Gen0 - warm.First().Gen0}, gen1 {samples[^1].Gen1 - warm.First().Gen1}, gen2 {samples[^1].Gen2 - warm.First().Gen2}; allocated {MiB(samples[^1].Allocated - warm.First().Allocated) / (samples[^1].T - warm.First().T):0.00} MiB/s, {(double)(samples[^1].Allocated - warm.First().Allocated) / Math.Max(1, Interlocked.Read(ref sent)) * samples[^1].T / (samples[^1].T - warm.First().T):0} bytes per batch");
+        Console.WriteLine("rss MiB by minute:       " + ByMinute(s => s.Rss));
+        Console.WriteLine("anonymous MiB by minute: " + ByMinute(s => s.Anon));
+        Console.WriteLine("file MiB by minute:      " + ByMinute(s => s.File));
+        Console.WriteLine("gc committed by minute:  " + ByMinute(s => s.GcCommitted));
+        Console.WriteLine("gc heap by minute:       " + ByMinute(s => s.GcHeap));
+        foreach (var g in new[] { "gen0", "gen1", "gen2", "loh", "poh" })
+            Console.WriteLine($"  {g} by minute:{new string(' ', 15 - g.Length)}" + ByMinute(s => s.Generations.GetValueOrDefault(g)));
         Console.WriteLine($"threads: {warm.Min(s => s.Threads)}..{warm.Max(s => s.Threads)} after warm-up; open files: {warm.Min(s => s.Files)}..{warm.Max(s => s.Files)}");
+        Console.WriteLine("gateway refused: " + string.Join(", ", root.GetProperty("ingest").GetProperty("batches_refused").EnumerateObject().Select(p => $"{p.Name} x{p.Value.GetInt64()}")));
         long received = root.GetProperty("ingest").GetProperty("lines_received").GetInt64();
         bool ok = true;
         foreach (var d in root.GetProperty("destinations").EnumerateArray())
@@ -152,9 +167,33 @@ internal static class Soak
         return den == 0 ? 0 : num / den;
     }
 
-    private static long Rss(int pid) => long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    /// <summary>One 5-second sample: RSS split into anonymous and file-backed pages, and the GC's own view.</summary>
+    private sealed record Sample(double T, long Rss, long Anon, long File, long GcCommitted, long GcHeap, Dictionary<string, long> Generations, long Gen0, long Gen1, long Gen2, long Allocated, int Threads, int Files);
 
-    private static int Threads(int pid) => int.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Threads:")).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+    private static async Task<Sample> SampleAsync(double t, int pid, HttpClient stats)
+    {
+        var status = File.ReadAllLines($"/proc/{pid}/status")
+            .Select(l => l.Split(':', 2))
+            .ToDictionary(p => p[0], p => p[1].Trim().Split(' ')[0]);
+        long Kb(string name) => long.Parse(status[name]) * 1024;
+        var generations = new Dictionary<string, long>();
+        long committed = 0, heap = 0, gen0 = 0, gen1 = 0, gen2 = 0, allocated = 0;
+        try
+        {
+            using var json = JsonDocument.Parse(await stats.GetStringAsync("stats"));
+            var runtime = json.RootElement.GetProperty("runtime");
+            committed = runtime.GetProperty("gc_committed_bytes").GetInt64();
+            heap = runtime.GetProperty("gc_heap_size_bytes").GetInt64();
+            foreach (var g in runtime.GetProperty("gc_generation_size_bytes").EnumerateObject())
+                generations[g.Name] = g.Value.GetInt64();
+            gen0 = runtime.GetProperty("gen0_collections").GetInt64();
+            gen1 = runtime.GetProperty("gen1_collections").GetInt64();
+            gen2 = runtime.GetProperty("gen2_collections").GetInt64();
+            allocated = runtime.GetProperty("total_allocated_bytes").GetInt64();
+        }
+        catch (Exception) { } // a missed sample of the GC figures reads as 0, not as a failed soak
+        return new Sample(t, Kb("VmRSS"), Kb("RssAnon"), Kb("RssFile"), committed, heap, generations, gen0, gen1, gen2, allocated, int.Parse(status["Threads"]), Directory.GetFiles($"/proc/{pid}/fd").Length);
+    }
 
     private static string NewKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
