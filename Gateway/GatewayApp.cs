@@ -124,6 +124,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var loggers = web.Services.GetRequiredService<ILoggerFactory>();
         var counters = new IngestCounters();
         var inflight = new InflightBatches(options.IncomingQueueCap);
+        var buffers = new BufferPool();
         var destinations = DestinationSet.Create(options, settings.Writers, settings.Stdout, loggers);
         ConsulKeySource? consulKeys = null;
         if (settings.Keys is null && !options.DevMode)
@@ -133,10 +134,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
         }
         IKeyCache keys = settings.Keys ?? (IKeyCache?)consulKeys ?? StaticKeyCache.DevMode();
         var admission = new Admission(inflight, options.QueueWait);
-        IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations);
+        IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations, buffers);
         var ingest = new IngestHandler(
             keys,
-            new GzipBatchDecoder(options.MaxBatchSize, options.MaxConcurrentDecodes),
+            new GzipBatchDecoder(buffers, options.MaxBatchSize, options.MaxConcurrentDecodes),
+            buffers,
             router,
             destinations,
             inflight,
@@ -162,7 +164,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         web.Map("/ping", ingest.PingAsync).WithMetadata(ingestScope);
         web.Map("/ingest", ingest.IngestAsync).WithMetadata(ingestScope);
         new AdminEndpoints(destinations, options.DrainTimeout).Map(web);
-        var stats = new StatsCollector(counters, destinations, inflight, () => consulKeys?.Status ?? new KeySyncStatus(options.DevMode ? "dev-mode" : "static", keys.Count, true, null, null, null, 0));
+        var stats = new StatsCollector(counters, destinations, inflight, buffers, () => consulKeys?.Status ?? new KeySyncStatus(options.DevMode ? "dev-mode" : "static", keys.Count, true, null, null, null, 0));
         var readiness = new Readiness(consulKeys is null ? null : () => consulKeys.FirstSync.IsCompleted, options.ReadyGrace);
         new StatsEndpoints(stats, readiness).Map(web);
 
@@ -173,7 +175,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             Stats = stats,
             Readiness = readiness,
             SelfMetrics = options.MetricsFlushSeconds > 0
-                ? new SelfMetrics(stats, router, admission, inflight, counters, settings.HostName, TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
+                ? new SelfMetrics(stats, router, admission, inflight, buffers, counters, settings.HostName, TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
                 : null,
             Summary = options.SummaryInterval > TimeSpan.Zero ? new SummaryLog(stats, options.SummaryInterval, loggers.CreateLogger<SummaryLog>()) : null,
         };

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Text;
 using Polymur.Gateway.Ingest;
+using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Tests.Support;
 
 namespace Polymur.Gateway.Tests.Ingest;
@@ -41,7 +42,7 @@ public class GzipBatchDecoderTests
     public async Task A_pooled_inflater_left_inside_a_member_does_not_spoil_the_next_request()
     {
         // Found by the hostile corpus: a truncated body ends inside a member, and its inflater is reused.
-        var decoder = new GzipBatchDecoder(1 << 20);
+        var decoder = new GzipBatchDecoder(new BufferPool(), 1 << 20);
         byte[] good = ProxyClient.Gzip(ProxyClient.Lines("next", 100));
         for (int i = 0; i < 20; i++)
         {
@@ -65,7 +66,7 @@ public class GzipBatchDecoderTests
     }
 
     private static Task<DecodedBatch> DecodeAsync(byte[] body, int chunk, long limit) =>
-        DecodeAsync(new GzipBatchDecoder(limit), body, chunk);
+        DecodeAsync(new GzipBatchDecoder(new BufferPool(), limit), body, chunk);
 
     private static async Task<DecodedBatch> DecodeAsync(GzipBatchDecoder decoder, byte[] body, int chunk)
     {

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Text;
+using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 
 namespace Polymur.Gateway.Tests.Parsing;
@@ -30,12 +30,13 @@ public class LineSplitterTests
     {
         var text = string.Concat(Enumerable.Range(0, 1000).Select(i => $"m{i} 1 1\n"));
         var input = Encoding.ASCII.GetBytes(text);
-        var output = ArrayPool<byte>.Shared.Rent(16);
-        var counts = LineSplitter.CopyWithPrefix(input, "tenant-with-long-name"u8, 100, ref output, out int length);
+        var pool = new BufferPool();
+        var output = pool.Rent(16);
+        var counts = LineSplitter.CopyWithPrefix(input, "tenant-with-long-name"u8, 100, pool, ref output, out int length);
         var expected = string.Concat(Enumerable.Range(0, 1000).Select(i => $"tenant-with-long-name.m{i} 1 1\n"));
         await Assert.That(counts.Valid).IsEqualTo(1000);
         await Assert.That(Encoding.ASCII.GetString(output, 0, length)).IsEqualTo(expected);
-        ArrayPool<byte>.Shared.Return(output);
+        pool.Return(output);
     }
 
     /// <summary>
@@ -51,6 +52,7 @@ public class LineSplitterTests
     public async Task Agrees_with_a_simple_reference_splitter(int seed)
     {
         var random = new Random(seed);
+        var pool = new BufferPool();
         for (int round = 0; round < 200; round++)
         {
             string text = RandomBatch(random);
@@ -64,10 +66,10 @@ public class LineSplitterTests
             await Assert.That(counts.Invalid).IsEqualTo(invalid);
             await Assert.That(counts.TooLong).IsEqualTo(tooLong);
 
-            var output = ArrayPool<byte>.Shared.Rent(8);
-            LineSplitter.CopyWithPrefix(Encoding.UTF8.GetBytes(text), "p"u8, maxLine, ref output, out int prefixedLength);
+            var output = pool.Rent(8);
+            LineSplitter.CopyWithPrefix(Encoding.UTF8.GetBytes(text), "p"u8, maxLine, pool, ref output, out int prefixedLength);
             await Assert.That(Encoding.UTF8.GetString(output, 0, prefixedLength)).IsEqualTo(Reference(text, maxLine, "p.").Output);
-            ArrayPool<byte>.Shared.Return(output);
+            pool.Return(output);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Polymur.Gateway.Ingest;
+using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 
 namespace Polymur.Gateway.Tests.Reliability;
@@ -15,6 +16,9 @@ public static class FuzzTargets
 {
     private const int MaxLine = 256;
 
+    // One pool across runs, as in the gateway: a buffer handed back dirty must not leak into the next input.
+    private static readonly BufferPool Buffers = new();
+
     /// <summary>The splitter on arbitrary bytes: in place and with a prefix, both must agree and re-validate.</summary>
     public static void Lines(byte[] data)
     {
@@ -24,11 +28,11 @@ public static class FuzzTargets
         Check(length <= data.Length + 1, "output longer than input + 1");
         CheckOutput(buffer.AsSpan(0, length), counts.Valid, prefix: "");
 
-        var output = ArrayPool<byte>.Shared.Rent(16);
-        var prefixed = LineSplitter.CopyWithPrefix(data, "p"u8, MaxLine, ref output, out int prefixedLength);
+        var output = Buffers.Rent(16);
+        var prefixed = LineSplitter.CopyWithPrefix(data, "p"u8, MaxLine, Buffers, ref output, out int prefixedLength);
         Check(prefixed == counts, "prefixed and in-place counts differ");
         CheckOutput(output.AsSpan(0, prefixedLength), prefixed.Valid, prefix: "p.");
-        ArrayPool<byte>.Shared.Return(output);
+        Buffers.Return(output);
     }
 
     /// <summary>Arbitrary bytes as a request body: decode (under a 1 MiB limit), then split.</summary>
@@ -37,7 +41,7 @@ public static class FuzzTargets
         var pipe = new Pipe();
         pipe.Writer.Write(data);
         pipe.Writer.Complete();
-        var decoded = new GzipBatchDecoder(1 << 20).DecodeAsync(pipe.Reader, data.Length, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var decoded = new GzipBatchDecoder(Buffers, 1 << 20).DecodeAsync(pipe.Reader, data.Length, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         if (decoded.Status != DecodeStatus.Ok)
             return;
         Check(decoded.Length <= 1 << 20, "decoded past the limit");

@@ -46,7 +46,8 @@ public class SelfMetricsTests
             "runtime.memory.gc-generation-size-bytes.gen0", "runtime.memory.gc-generation-size-bytes.gen1",
             "runtime.memory.gc-generation-size-bytes.gen2", "runtime.memory.gc-generation-size-bytes.loh",
             "runtime.memory.gc-generation-size-bytes.poh",
-            "runtime.memory.allocated-bytes-total", "runtime.gc.gen0-collections", "runtime.gc.gen1-collections",
+            "runtime.memory.allocated-bytes-total", "runtime.buffer-pool.retained-bytes", "runtime.buffer-pool.allocations",
+            "runtime.gc.gen0-collections", "runtime.gc.gen1-collections",
             "runtime.gc.gen2-collections", "runtime.gc.pause-seconds-total", "runtime.cpu-seconds-total", "runtime.threads",
         ];
         var byName = flush.ToDictionary(l => l.Split(' ')[0][root.Length..], l => l.Split(' ')[1]);

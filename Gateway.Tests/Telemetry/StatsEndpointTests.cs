@@ -48,6 +48,10 @@ public class StatsEndpointTests
         await Assert.That(destination.GetProperty("dropped").GetProperty("queue_full").GetInt64()).IsEqualTo(0);
         await Assert.That(root.GetProperty("uptime_seconds").GetDouble()).IsGreaterThan(0);
         await Assert.That(root.GetProperty("runtime").GetProperty("working_set_bytes").GetInt64()).IsGreaterThan(1 << 20);
+        var buffers = root.GetProperty("buffers");
+        await Assert.That(buffers.GetProperty("allocations").GetInt64()).IsGreaterThanOrEqualTo(1); // the batches above needed buffers
+        await Assert.That(buffers.GetProperty("retained_bytes").GetInt64()).IsLessThanOrEqualTo(buffers.GetProperty("retained_limit_bytes").GetInt64());
+        await Assert.That(buffers.GetProperty("retained_limit_bytes").GetInt64()).IsEqualTo(64L << 20);
         await Assert.That(root.GetProperty("runtime").GetProperty("gc_generation_size_bytes").EnumerateObject().Select(p => p.Name))
             .IsEquivalentTo(["gen0", "gen1", "gen2", "loh", "poh"]);
         await Assert.That(root.GetProperty("keys").GetProperty("source").GetString()).IsEqualTo("dev-mode");
@@ -79,6 +83,7 @@ public class StatsEndpointTests
                 "dotnet_gc_generation_size_bytes{generation=gen2}", "dotnet_gc_generation_size_bytes{generation=loh}",
                 "dotnet_gc_generation_size_bytes{generation=poh}"]);
         await Assert.That(samples["process_resident_memory_bytes"]).IsGreaterThan(1 << 20);
+        await Assert.That(samples["polymur_gateway_buffer_pool_allocations_total"]).IsGreaterThanOrEqualTo(1);
         await Assert.That(text).Contains("# TYPE polymur_gateway_points_received_total counter\n");
         await Assert.That(text).Contains("# TYPE polymur_gateway_points_queued gauge\n");
     }

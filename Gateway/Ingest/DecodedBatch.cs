@@ -1,7 +1,3 @@
-using System.Buffers;
-
-using Polymur.Gateway.Outputs;
-
 namespace Polymur.Gateway.Ingest;
 
 internal enum DecodeStatus
@@ -21,6 +17,7 @@ internal enum DecodeStatus
 /// </summary>
 internal struct DecodedBatch
 {
+    public GzipBatchDecoder Decoder;
     public DecodeStatus Status;
     public byte[] Buffer;
     public int Length;
@@ -29,6 +26,6 @@ internal struct DecodedBatch
     public readonly void ReturnBuffer()
     {
         if (Buffer is { Length: > 0 })
-            BatchBuffers.Return(Buffer);
+            Decoder.ReturnBuffer(Buffer);
     }
 }

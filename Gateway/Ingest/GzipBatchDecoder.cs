@@ -11,7 +11,7 @@ namespace Polymur.Gateway.Ingest;
 /// at most the limit in memory. Like Go's gzip reader: an empty body, a truncated member, or bytes after the
 /// last member that are not another member make the whole batch malformed.
 /// </summary>
-internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept = 4)
+internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, int largeBuffersKept = 4)
 {
     private const int MinInitialBuffer = 64 * 1024;
     private const int TypicalRatio = 10;
@@ -19,7 +19,7 @@ internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept =
     // Inflaters keep a 32 KiB window plus state; reuse a few rather than allocating one per request.
     private readonly ConcurrentBag<GzipInflater> _inflaters = [];
 
-    // Buffers past BatchBuffers.MaxPooled are all exactly the limit (+1 spare) in size, and a few are kept for
+    // Buffers past BufferPool.MaxPooled are all exactly the limit (+1 spare) in size, and a few are kept for
     // reuse, one per decode slot: gzip bombs then reuse them instead of leaving 64 MiB of garbage each.
     private readonly ConcurrentBag<byte[]> _large = [];
 
@@ -27,10 +27,13 @@ internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept =
 
     private byte[] RentLarge() => _large.TryTake(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>((int)(maxBatchSize + 1));
 
-    private void ReturnBuffer(byte[] buffer)
+    public BufferPool Buffers => buffers;
+
+    /// <summary>Takes back a buffer this decoder handed out, pooled or one of the kept large ones.</summary>
+    public void ReturnBuffer(byte[] buffer)
     {
-        if (buffer.Length <= BatchBuffers.MaxPooled)
-            BatchBuffers.Return(buffer);
+        if (buffer.Length <= BufferPool.MaxPooled)
+            buffers.Return(buffer);
         else if (buffer.Length == maxBatchSize + 1 && _large.Count < largeBuffersKept)
             _large.Add(buffer);
     }
@@ -84,7 +87,7 @@ internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept =
     /// <summary>The decoding of one body: synchronous, so spans can be used across pipe reads.</summary>
     private struct State(GzipBatchDecoder owner, GzipInflater inflater, int initialCapacity)
     {
-        private byte[] _buffer = BatchBuffers.Rent(initialCapacity);
+        private byte[] _buffer = owner.Buffers.Rent(initialCapacity);
         private int _length;
         private int _members;
         private bool _inMember;
@@ -126,7 +129,7 @@ internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept =
             if (_length >= owner.MaxBatchSize)
                 return false;
             long wanted = Math.Min((long)_buffer.Length * 2, owner.MaxBatchSize + 1);
-            var bigger = wanted <= BatchBuffers.MaxPooled ? BatchBuffers.Rent((int)wanted) : owner.RentLarge();
+            var bigger = wanted <= BufferPool.MaxPooled ? owner.Buffers.Rent((int)wanted) : owner.RentLarge();
             _buffer.AsSpan(0, _length).CopyTo(bigger);
             owner.ReturnBuffer(_buffer);
             _buffer = bigger;
@@ -147,9 +150,9 @@ internal sealed class GzipBatchDecoder(long maxBatchSize, int largeBuffersKept =
             if (_status != DecodeStatus.Ok)
             {
                 Abandon();
-                return new DecodedBatch { Status = _status, Buffer = [] };
+                return new DecodedBatch { Decoder = owner, Status = _status, Buffer = [] };
             }
-            return new DecodedBatch { Status = DecodeStatus.Ok, Buffer = _buffer, Length = _length, Members = _members };
+            return new DecodedBatch { Decoder = owner, Status = DecodeStatus.Ok, Buffer = _buffer, Length = _length, Members = _members };
         }
 
         public void Abandon()

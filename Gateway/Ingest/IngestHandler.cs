@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -17,6 +16,7 @@ namespace Polymur.Gateway.Ingest;
 internal sealed partial class IngestHandler(
     IKeyCache keys,
     GzipBatchDecoder decoder,
+    BufferPool buffers,
     IBatchRouter router,
     DestinationSet destinations,
     InflightBatches inflight,
@@ -121,8 +121,8 @@ internal sealed partial class IngestHandler(
         }
         Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
         prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
-        lines = BatchBuffers.Rent(decoded.Length + decoded.Length / 4 + 64);
-        var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, ref lines, out length);
+        lines = buffers.Rent(decoded.Length + decoded.Length / 4 + 64);
+        var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, buffers, ref lines, out length);
         decoded.ReturnBuffer();
         return counts;
     }
@@ -133,20 +133,20 @@ internal sealed partial class IngestHandler(
         if (parsed.Valid == 0)
         {
             // Empty batches (a proxy's idle flush) and all-invalid ones: nothing to route.
-            BatchBuffers.Return(lines);
+            buffers.Return(lines);
             return null;
         }
         if (destinations.Current.IsEmpty)
         {
-            BatchBuffers.Return(lines);
+            buffers.Return(lines);
             return "no destinations to deliver to\n";
         }
         if (!await admission.AcquireSlotAsync(cancel))
         {
-            BatchBuffers.Return(lines);
+            buffers.Return(lines);
             return $"gateway busy: {inflight.Capacity} batches in flight (-incoming-queue-cap)\n";
         }
-        var batch = new Batch(lines, length, parsed.Valid, inflight.Release);
+        var batch = new Batch(lines, length, parsed.Valid, buffers, inflight.Release);
         var plan = new List<Delivery>(destinations.Current.Length);
         router.Plan(batch, plan);
         batch.Release();

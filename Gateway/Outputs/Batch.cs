@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>
@@ -9,14 +7,17 @@ namespace Polymur.Gateway.Outputs;
 public sealed class Batch
 {
     private readonly byte[] _buffer;
+    private readonly BufferPool? _pool;
     private readonly Action? _onFree;
     private int _references = 1;
 
-    /// <param name="buffer">A buffer rented from <see cref="ArrayPool{T}.Shared"/>; the batch now owns it.</param>
+    /// <param name="buffer">The lines; the batch now owns it.</param>
+    /// <param name="pool">Where the buffer goes back when the last reference is released; null leaves it to the GC.</param>
     /// <param name="onFree">Runs once, when the last reference is released.</param>
-    public Batch(byte[] buffer, int length, int points, Action? onFree = null)
+    public Batch(byte[] buffer, int length, int points, BufferPool? pool = null, Action? onFree = null)
     {
         _buffer = buffer;
+        _pool = pool;
         Length = length;
         Points = points;
         _onFree = onFree;
@@ -36,7 +37,7 @@ public sealed class Batch
         int left = Interlocked.Decrement(ref _references);
         if (left == 0)
         {
-            BatchBuffers.Return(_buffer);
+            _pool?.Return(_buffer);
             _onFree?.Invoke();
         }
         else if (left < 0)

@@ -55,7 +55,7 @@ internal static class LineSplitter
     /// Writes <c>prefix.line</c> for every valid line into <paramref name="output"/>, a pooled buffer that
     /// is swapped for a larger one when it fills (the old one goes back to the pool).
     /// </summary>
-    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, ref byte[] output, out int outputLength)
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, BufferPool buffers, ref byte[] output, out int outputLength)
     {
         int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
         while (read < input.Length)
@@ -77,7 +77,7 @@ internal static class LineSplitter
 
             int needed = prefix.Length + 1 + len + 1;
             if (output.Length - write < needed)
-                Grow(ref output, write, needed);
+                Grow(buffers, ref output, write, needed);
             var dest = output.AsSpan(write);
             prefix.CopyTo(dest);
             dest[prefix.Length] = (byte)'.';
@@ -90,11 +90,11 @@ internal static class LineSplitter
         return new ParseCounts(valid, invalid, tooLong);
     }
 
-    private static void Grow(ref byte[] output, int used, int needed)
+    private static void Grow(BufferPool buffers, ref byte[] output, int used, int needed)
     {
-        var bigger = BatchBuffers.Rent(Math.Max(output.Length * 2, used + needed));
+        var bigger = buffers.Rent(Math.Max(output.Length * 2, used + needed));
         output.AsSpan(0, used).CopyTo(bigger);
-        BatchBuffers.Return(output);
+        buffers.Return(output);
         output = bigger;
     }
 }

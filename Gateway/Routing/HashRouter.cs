@@ -1,4 +1,3 @@
-using System.Buffers;
 using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Routing;
@@ -8,7 +7,7 @@ namespace Polymur.Gateway.Routing;
 /// per destination per batch, and each part is queued as a batch of its own. The parts keep the original
 /// batch alive (and so its in-flight slot) until they are written.
 /// </summary>
-public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
+public sealed class HashRouter(DestinationSet destinations, BufferPool buffers) : IBatchRouter
 {
     public void Plan(Batch batch, List<Delivery> plan)
     {
@@ -35,7 +34,7 @@ public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
             data = data[(lf + 1)..];
             int end = line.IndexOfAny((byte)' ', (byte)'\t');
             ref var part = ref parts[placement.DestinationFor(line[..end])];
-            part.Append(line, guess);
+            part.Append(line, guess, buffers);
         }
 
         for (int i = 0; i < parts.Length; i++)
@@ -43,7 +42,7 @@ public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
             if (parts[i].Points == 0)
                 continue;
             batch.Retain(1);
-            plan.Add(new Delivery(targets[i], new Batch(parts[i].Buffer!, parts[i].Length, parts[i].Points, batch.Release)));
+            plan.Add(new Delivery(targets[i], new Batch(parts[i].Buffer!, parts[i].Length, parts[i].Points, buffers, batch.Release)));
         }
     }
 
@@ -53,22 +52,22 @@ public sealed class HashRouter(DestinationSet destinations) : IBatchRouter
         public int Length;
         public int Points;
 
-        public void Append(ReadOnlySpan<byte> line, int initial)
+        public void Append(ReadOnlySpan<byte> line, int initial, BufferPool buffers)
         {
             if (Buffer is null)
-                Buffer = BatchBuffers.Rent(Math.Max(initial, line.Length));
+                Buffer = buffers.Rent(Math.Max(initial, line.Length));
             else if (Buffer.Length - Length < line.Length)
-                Grow(line.Length);
+                Grow(line.Length, buffers);
             line.CopyTo(Buffer.AsSpan(Length));
             Length += line.Length;
             Points++;
         }
 
-        private void Grow(int needed)
+        private void Grow(int needed, BufferPool buffers)
         {
-            var bigger = BatchBuffers.Rent(Math.Max(Buffer!.Length * 2, Length + needed));
+            var bigger = buffers.Rent(Math.Max(Buffer!.Length * 2, Length + needed));
             Buffer.AsSpan(0, Length).CopyTo(bigger);
-            BatchBuffers.Return(Buffer);
+            buffers.Return(Buffer);
             Buffer = bigger;
         }
     }

@@ -42,6 +42,10 @@ public static class PrometheusText
         w.Family("polymur_gateway_api_keys", "gauge", "Valid API keys in the cache.").Sample(s.Keys.Count);
         w.Family("polymur_gateway_key_source_reachable", "gauge", "1 when the last key sync succeeded.").Sample(s.Keys.Reachable ? 1 : 0);
 
+        w.Family("polymur_gateway_buffer_pool_retained_bytes", "gauge", "Batch buffers kept for reuse.").Sample(s.Buffers.RetainedBytes);
+        w.Family("polymur_gateway_buffer_pool_retained_limit_bytes", "gauge", "Cap on batch buffers kept for reuse.").Sample(s.Buffers.RetainedLimitBytes);
+        w.Family("polymur_gateway_buffer_pool_allocations_total", "counter", "Batch buffers the pool had to allocate.").Sample(s.Buffers.Allocations);
+
         w.Family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch in seconds.").Sample(s.StartTime.ToUnixTimeMilliseconds() / 1000.0);
         w.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.").Sample(s.Runtime.CpuSeconds);
         w.Family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.").Sample(s.Runtime.WorkingSetBytes);

@@ -18,6 +18,7 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
     private readonly IBatchRouter _router;
     private readonly Admission _admission;
     private readonly InflightBatches _inflight;
+    private readonly BufferPool _buffers;
     private readonly IngestCounters _counters;
     private readonly string _root;
     private readonly TimeSpan _interval;
@@ -25,12 +26,13 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    public SelfMetrics(StatsCollector stats, IBatchRouter router, Admission admission, InflightBatches inflight, IngestCounters counters, string hostName, TimeSpan interval, ILogger<SelfMetrics> log)
+    public SelfMetrics(StatsCollector stats, IBatchRouter router, Admission admission, InflightBatches inflight, BufferPool buffers, IngestCounters counters, string hostName, TimeSpan interval, ILogger<SelfMetrics> log)
     {
         _stats = stats;
         _router = router;
         _admission = admission;
         _inflight = inflight;
+        _buffers = buffers;
         _counters = counters;
         _root = SanitizeHost(hostName) + ".polymur.";
         _interval = interval;
@@ -72,15 +74,15 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
     private async Task FlushAsync(string text)
     {
         int count = text.Count(c => c == '\n');
-        var buffer = BatchBuffers.Rent(Encoding.ASCII.GetByteCount(text));
+        var buffer = _buffers.Rent(Encoding.ASCII.GetByteCount(text));
         int length = Encoding.ASCII.GetBytes(text, buffer);
         if (!await _admission.AcquireSlotAsync(_stop.Token))
         {
-            BatchBuffers.Return(buffer);
+            _buffers.Return(buffer);
             LogNotQueued(count, "in-flight batches at -incoming-queue-cap");
             return;
         }
-        var batch = new Batch(buffer, length, count, _inflight.Release);
+        var batch = new Batch(buffer, length, count, _buffers, _inflight.Release);
         var plan = new List<Delivery>();
         _router.Plan(batch, plan);
         batch.Release();
@@ -125,6 +127,8 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
         foreach (var (generation, bytes) in s.Runtime.GcGenerationSizeBytes)
             Line($"runtime.memory.gc-generation-size-bytes.{generation}", bytes);
         Line("runtime.memory.allocated-bytes-total", s.Runtime.TotalAllocatedBytes);
+        Line("runtime.buffer-pool.retained-bytes", s.Buffers.RetainedBytes);
+        Line("runtime.buffer-pool.allocations", s.Buffers.Allocations);
         Line("runtime.gc.gen0-collections", s.Runtime.Gen0Collections);
         Line("runtime.gc.gen1-collections", s.Runtime.Gen1Collections);
         Line("runtime.gc.gen2-collections", s.Runtime.Gen2Collections);

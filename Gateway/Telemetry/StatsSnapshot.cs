@@ -13,6 +13,7 @@ public sealed record StatsSnapshot(
     DestinationStats[] Destinations,
     QueueStats IncomingQueue,
     KeyStats Keys,
+    BufferStats Buffers,
     RuntimeStats Runtime);
 
 public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> BatchesRefused, long LinesReceived, long LinesInvalid, long LinesTooLong, long SelfMetricLines);
@@ -25,6 +26,9 @@ public sealed record DestinationStats(string Name, bool Connected, long Routed, 
 public sealed record QueueStats(long CurrentSize, long Limit);
 
 public sealed record KeyStats(string Source, int Count, bool Reachable, DateTimeOffset? LastSync, string? LastError);
+
+/// <summary>The batch buffer pool: what it keeps for reuse, its cap, and how many buffers it ever had to allocate.</summary>
+public sealed record BufferStats(long RetainedBytes, long RetainedLimitBytes, long Allocations);
 
 public sealed record RuntimeStats(
     long WorkingSetBytes,
@@ -40,7 +44,7 @@ public sealed record RuntimeStats(
     int Threads);
 
 /// <summary>Takes snapshots of the running gateway's counters.</summary>
-public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, Func<KeySyncStatus> keys)
+public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, Func<KeySyncStatus> keys)
 {
     private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -75,6 +79,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
             perDestination,
             new QueueStats(inflight.Count, inflight.Capacity),
             new KeyStats(key.Source, key.Keys, key.Reachable, key.LastSync, key.LastError),
+            new BufferStats(buffers.RetainedBytes, buffers.MaxRetainedBytes, buffers.Allocations),
             new RuntimeStats(
                 Environment.WorkingSet,
                 gc.HeapSizeBytes,
