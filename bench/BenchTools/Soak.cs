@@ -42,6 +42,7 @@ internal static class Soak
         long accepted = 0, sent = 0;
         var refused = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(); // by status, or the exception
         var samples = new List<Sample>();
+        var events = new List<(double T, string What)>();
         using var stop = new CancellationTokenSource(duration);
 
         // Load: workers take one batch permit per 5000 points of the target rate.
@@ -95,16 +96,23 @@ internal static class Soak
                 {
                     minute = (int)t.TotalMinutes;
                     if (minute > 0)
+                    {
                         flappy.Stop();       // down for 30 s every minute
+                        events.Add((t.TotalSeconds, "destination down"));
+                    }
                 }
                 if (t.TotalSeconds % 60 >= 30 && !flappy.Running)
+                {
                     flappy.Start();
+                    events.Add((t.TotalSeconds, "destination up"));
+                }
                 if ((int)(t.TotalMinutes / 2) > regen)
                 {
                     regen = (int)(t.TotalMinutes / 2);
                     string fresh = NewKey();
                     (await kv.PutAsync("v1/kv/polymur/gateway/keys/soak", new StringContent(fresh))).EnsureSuccessStatusCode();
                     Volatile.Write(ref key, fresh);
+                    events.Add((t.TotalSeconds, "key switched"));
                 }
                 samples.Add(await SampleAsync(t.TotalSeconds, pid, stats));
                 try { await Task.Delay(5000, stop.Token); } catch (OperationCanceledException) { }
@@ -148,6 +156,23 @@ internal static class Soak
         // queued and one being written per destination. The pool never allocates more than that peak.
         Console.WriteLine($"buffer pool: {samples[^1].PoolAllocations} buffers allocated ({warm.First().PoolAllocations} by the end of warm-up); this load can hold at most {Workers * 2 + 2 * 2} at once ({Workers} client requests, 2 destinations)");
         Console.WriteLine("buffer pool allocations: " + string.Join(" ", samples.Where(s => s.T % 60 < 5).Select(s => s.PoolAllocations)));
+        // Every rise of 256 KiB or more within one sample after warm-up, with what grew and what happened just before.
+        for (int i = 1; i < samples.Count; i++)
+        {
+            var (a, b) = (samples[i - 1], samples[i]);
+            if (b.T < WarmUpSeconds || b.Rss - a.Rss < 256 << 10)
+                continue;
+            var happened = events.Where(e => e.T > a.T - 5 && e.T <= b.T).Select(e => e.What).ToList();
+            if (b.Refused > a.Refused)
+                happened.Add($"{b.Refused - a.Refused} refused");
+            int newThreads = b.Tasks.Except(a.Tasks).Count();
+            if (newThreads > 0)
+                happened.Add($"{newThreads} new thread(s)");
+            Console.WriteLine($"rss step at {b.T / 60:0}:{b.T % 60:00}: +{MiB(b.Rss - a.Rss):0.00} MiB (anonymous {MiB(b.Anon - a.Anon):+0.00;-0.00}, file {MiB(b.File - a.File):+0.00;-0.00}; "
+                + $"loh {MiB(b.Generations.GetValueOrDefault("loh") - a.Generations.GetValueOrDefault("loh")):+0.00;-0.00}, pool buffers {b.PoolAllocations - a.PoolAllocations:+0;-0}) after: {(happened.Count == 0 ? "nothing scheduled" : string.Join(", ", happened))}");
+        }
+        int churn = samples.Skip(1).Zip(samples).Sum(p => p.First.Tasks.Except(p.Second.Tasks).Count());
+        Console.WriteLine($"thread churn: {churn} threads started after the first sample");
         Console.WriteLine($"threads: {warm.Min(s => s.Threads)}..{warm.Max(s => s.Threads)} after warm-up; open files: {warm.Min(s => s.Files)}..{warm.Max(s => s.Files)}");
         Console.WriteLine("gateway refused: " + string.Join(", ", root.GetProperty("ingest").GetProperty("batches_refused").EnumerateObject().Select(p => $"{p.Name} x{p.Value.GetInt64()}")));
         long received = root.GetProperty("ingest").GetProperty("lines_received").GetInt64();
@@ -178,7 +203,7 @@ internal static class Soak
     }
 
     /// <summary>One 5-second sample: RSS split into anonymous and file-backed pages, and the GC's own view.</summary>
-    private sealed record Sample(double T, long Rss, long Anon, long File, long GcCommitted, long GcHeap, Dictionary<string, long> Generations, long Gen0, long Gen1, long Gen2, long Allocated, long PoolRetained, long PoolAllocations, int Threads, int Files);
+    private sealed record Sample(double T, long Rss, long Anon, long File, long GcCommitted, long GcHeap, Dictionary<string, long> Generations, long Gen0, long Gen1, long Gen2, long Allocated, long PoolRetained, long PoolAllocations, long Refused, HashSet<string> Tasks, int Threads, int Files);
 
     private static async Task<Sample> SampleAsync(double t, int pid, HttpClient stats)
     {
@@ -187,13 +212,14 @@ internal static class Soak
             .ToDictionary(p => p[0], p => p[1].Trim().Split(' ')[0]);
         long Kb(string name) => long.Parse(status[name]) * 1024;
         var generations = new Dictionary<string, long>();
-        long poolRetained = 0, poolAllocations = 0;
+        long poolRetained = 0, poolAllocations = 0, refused = 0;
         long committed = 0, heap = 0, gen0 = 0, gen1 = 0, gen2 = 0, allocated = 0;
         try
         {
             using var json = JsonDocument.Parse(await stats.GetStringAsync("stats"));
             var runtime = json.RootElement.GetProperty("runtime");
             var pool = json.RootElement.GetProperty("buffers");
+            refused = json.RootElement.GetProperty("ingest").GetProperty("batches_refused").EnumerateObject().Sum(p => p.Value.GetInt64());
             poolRetained = pool.GetProperty("retained_bytes").GetInt64();
             poolAllocations = pool.GetProperty("allocations").GetInt64();
             committed = runtime.GetProperty("gc_committed_bytes").GetInt64();
@@ -206,7 +232,8 @@ internal static class Soak
             allocated = runtime.GetProperty("total_allocated_bytes").GetInt64();
         }
         catch (Exception) { } // a missed sample of the GC figures reads as 0, not as a failed soak
-        return new Sample(t, Kb("VmRSS"), Kb("RssAnon"), Kb("RssFile"), committed, heap, generations, gen0, gen1, gen2, allocated, poolRetained, poolAllocations, int.Parse(status["Threads"]), Directory.GetFiles($"/proc/{pid}/fd").Length);
+        return new Sample(t, Kb("VmRSS"), Kb("RssAnon"), Kb("RssFile"), committed, heap, generations, gen0, gen1, gen2, allocated, poolRetained, poolAllocations, refused,
+            Directory.GetDirectories($"/proc/{pid}/task").Select(Path.GetFileName).ToHashSet()!, int.Parse(status["Threads"]), Directory.GetFiles($"/proc/{pid}/fd").Length);
     }
 
     private static string NewKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
