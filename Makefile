@@ -69,7 +69,7 @@ soak: publish consul
 	$(DOTNET) build bench/BenchTools -c Release -v quiet --nologo
 	taskset -c 1 bench/BenchTools/bin/Release/net10.0/BenchTools soak artifacts/publish/polymur-gateway .cache/consul/usr/bin/consul $(SOAK_MINUTES) $(SOAK_RATE)
 
-# Coverage-guided fuzzing of the parser and the gzip path (AFL++ and SharpFuzz), FUZZ_SECONDS per target.
+# Coverage-guided fuzzing of the parser and the gzip path (AFL++ and SharpFuzz), both targets side by side for FUZZ_SECONDS.
 fuzz:
 	scripts/fuzz.sh
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make fuzz: coverage-guided fuzzing (AFL++ with SharpFuzz) of the line parser ("lines") and the gzip-to-lines
-# path ("gzip"), FUZZ_SECONDS each (default 60). The inputs AFL finds that add coverage are copied into
+# path ("gzip"), side by side for FUZZ_SECONDS (default 60). The inputs AFL finds that add coverage are copied into
 # fuzz/corpus/<target>/ to be committed; a crash (a broken invariant or an exception) fails the run and is kept
 # in .cache/fuzz/out-<target>/default/crashes for a regression test.
 set -euo pipefail
@@ -13,12 +13,17 @@ command -v afl-fuzz >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 dotnet build fuzz/Gateway.Fuzz -c Release -o "$out/bin" -v quiet --nologo >/dev/null
 "$tools/sharpfuzz" "$out/bin/polymur-gateway.dll" >/dev/null
 
-status=0
+# The two targets run side by side, one per core (afl-fuzz picks a free core for each).
 for target in lines gzip; do
   rm -rf "$out/out-$target"
   AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
     afl-fuzz -i "fuzz/corpus/$target" -o "$out/out-$target" -t 5000 -m none -V "$seconds" \
-    -- dotnet "$out/bin/Gateway.Fuzz.dll" "$target" >"$out/afl-$target.log" 2>&1 || true
+    -- dotnet "$out/bin/Gateway.Fuzz.dll" "$target" >"$out/afl-$target.log" 2>&1 &
+done
+wait
+
+status=0
+for target in lines gzip; do
   stats=$out/out-$target/default/fuzzer_stats
   [ -f "$stats" ] || { echo "fuzz $target: afl-fuzz did not run:"; tail -20 "$out/afl-$target.log"; status=1; continue; }
   execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")
