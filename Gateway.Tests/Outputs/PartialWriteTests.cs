@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polymur.Gateway.Outputs;
@@ -31,9 +30,7 @@ public class PartialWriteTests
         foreach (var half in new[] { text[..900], text[900..] })
         {
             var bytes = Encoding.ASCII.GetBytes(half);
-            var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
-            bytes.CopyTo(buffer, 0);
-            var batch = new Batch(buffer, bytes.Length, 50);
+            var batch = new Batch(bytes, bytes.Length, 50);
             destination.Offer(batch);
             batch.Release();
         }

@@ -105,7 +105,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
     }
 
     /// <summary>The order of <see cref="GCMemoryInfo.GenerationInfo"/>: three generations, then the large and pinned object heaps.</summary>
-    internal static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
+    private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
 
     private static Dictionary<string, long> DropsOf(DestinationCounters c) =>
         DropReasons.All.ToDictionary(DropReasons.Name, c.Dropped);
