@@ -23,9 +23,11 @@ publish:
 consul:
 	scripts/fetch-consul.sh
 
-# Debian packages the tests use: Prometheus' own parser checks /metrics.
+# Debian packages the tests use: Prometheus' own parser checks /metrics; a real carbon-cache (and whisper-fetch)
+# checks the line grammar. The package's own carbon-cache service is not started (no systemd in CI).
+TEST_PACKAGES := python3-prometheus-client graphite-carbon
 test-deps:
-	@dpkg -s python3-prometheus-client >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-prometheus-client; }
+	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); }
 
 # Restores, builds and runs every test, including the smoke test of the published binary.
 test: publish consul test-deps

@@ -16,10 +16,35 @@ public class GraphiteLineTests
     [Arguments("a.b;tag=v;dc=eu-1 1 1700000000")]
     [Arguments("métrique.ünïcode 1 1700000000")]
     [Arguments("a 1 -1")]
+    [Arguments("a 1e308 1700000000")]
+    [Arguments("a 1.7976931348623157e308 1700000000")]
+    [Arguments("a -1.7976931348623157e308 1700000000")]
+    [Arguments("a 0.1e309 1700000000")]
+    [Arguments("a 1e-400 1700000000")]
+    [Arguments("a 0e99999 1700000000")]
+    [Arguments("a 1 0")]
+    [Arguments("a 1 4294967295")]
+    [Arguments("a 1 4294967295.9")]
+    [Arguments("a 1 -1.9")]
+    [Arguments("a 1 0001700000000")]
+    [Arguments("a 1 1.7e9")]
+    [Arguments("a.b;t=x.y 1 1700000000")]
+    [Arguments("日本.語 1 1700000000")]
     public async Task Valid_lines(string line)
     {
         var verdict = GraphiteLine.Check(Encoding.UTF8.GetBytes(line), out _, out _, out _);
         await Assert.That(verdict).IsEqualTo(LineVerdict.Valid);
+    }
+
+    // A 400-digit value is past double's range (1.8e308), so carbon would store it as inf.
+    [Test]
+    public async Task A_value_beyond_doubles_range_is_invalid()
+    {
+        string huge = new('9', 400);
+        string tiny = "0." + new string('0', 400) + "1";
+        await Assert.That(GraphiteLine.Check(Encoding.ASCII.GetBytes($"a {huge} 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Invalid);
+        await Assert.That(GraphiteLine.Check(Encoding.ASCII.GetBytes($"a {tiny} 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Valid);
+        await Assert.That(GraphiteLine.Check(Encoding.ASCII.GetBytes($"a {new string('9', 308)} 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Valid);
     }
 
     [Test]
@@ -41,6 +66,31 @@ public class GraphiteLineTests
     [Arguments("a.b;t=~v 1 1700000000")]
     [Arguments(";t=v 1 1700000000")]
     [Arguments("a\rb 1 1700000000")]
+    [Arguments("bad 1 1e400")]
+    [Arguments("bad 1e309 1700000000")]
+    [Arguments("bad -1e309 1700000000")]
+    [Arguments("bad 1.7976931348623159e308 1700000000")]
+    [Arguments("bad 10e308 1700000000")]
+    [Arguments("bad 1e99999999999999999999 1700000000")]
+    [Arguments("bad 1 4294967296")]
+    [Arguments("bad 1 9999999999")]
+    [Arguments("bad 1 -2")]
+    [Arguments("bad 1 1e10")]
+    [Arguments("bad 1_000 1700000000")]
+    [Arguments("bad 1 1_700_000_000")]
+    [Arguments("bad Infinity 1700000000")]
+    [Arguments("a..b 1 1700000000")]
+    [Arguments(".a.b 1 1700000000")]
+    [Arguments("a.b. 1 1700000000")]
+    [Arguments(". 1 1700000000")]
+    [Arguments("a/b 1 1700000000")]
+    [Arguments("a..b;t=v 1 1700000000")]
+    [Arguments("a;t=x/y 1 1700000000")]
+    [Arguments("a\u00a0b 1 1700000000")]
+    [Arguments("a\u2028b 1 1700000000")]
+    [Arguments("a\u3000b 1 1700000000")]
+    [Arguments("a\u0085b 1 1700000000")]
+    [Arguments("a\u009bb 1 1700000000")]
     public async Task Invalid_lines(string line)
     {
         var verdict = GraphiteLine.Check(Encoding.UTF8.GetBytes(line), out _, out _, out _);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
@@ -32,7 +33,7 @@ public class LineSplitterTests
         var input = Encoding.ASCII.GetBytes(text);
         var pool = new BufferPool();
         var output = pool.Rent(16);
-        var counts = LineSplitter.CopyWithPrefix(input, "tenant-with-long-name"u8, 100, pool, ref output, out int length);
+        var counts = LineSplitter.CopyWithPrefix(input, "tenant-with-long-name"u8, 100, long.MaxValue, pool, ref output, out int length);
         var expected = string.Concat(Enumerable.Range(0, 1000).Select(i => $"tenant-with-long-name.m{i} 1 1\n"));
         await Assert.That(counts.Valid).IsEqualTo(1000);
         await Assert.That(Encoding.ASCII.GetString(output, 0, length)).IsEqualTo(expected);
@@ -67,8 +68,10 @@ public class LineSplitterTests
             await Assert.That(counts.TooLong).IsEqualTo(tooLong);
 
             var output = pool.Rent(8);
-            LineSplitter.CopyWithPrefix(Encoding.UTF8.GetBytes(text), "p"u8, maxLine, pool, ref output, out int prefixedLength);
-            await Assert.That(Encoding.UTF8.GetString(output, 0, prefixedLength)).IsEqualTo(Reference(text, maxLine, "p.").Output);
+            var prefixedCounts = LineSplitter.CopyWithPrefix(Encoding.UTF8.GetBytes(text), "p"u8, maxLine, long.MaxValue, pool, ref output, out int prefixedLength);
+            var prefixedExpected = Reference(text, maxLine, "p.");
+            await Assert.That(Encoding.UTF8.GetString(output, 0, prefixedLength)).IsEqualTo(prefixedExpected.Output);
+            await Assert.That(prefixedCounts.TooLong).IsEqualTo(prefixedExpected.TooLong);
             pool.Return(output);
         }
     }
@@ -93,12 +96,18 @@ public class LineSplitterTests
                 continue;
             var fields = trimmed.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             bool ok = fields.Length == 3
-                && fields[0].All(c => c > ' ' && c != '\u007f')
-                && char.IsAsciiLetterOrDigit(fields[0][0])
-                && IsNumber(fields[1]) && IsNumber(fields[2]);
+                && fields[0].All(c => c > ' ' && !char.IsControl(c) && !char.IsWhiteSpace(c) && c != '/')
+                && fields[0].Split('.').All(segment => segment.Length > 0)
+                && IsNumber(fields[1]) && double.IsFinite(double.Parse(fields[1], CultureInfo.InvariantCulture))
+                && IsNumber(fields[2]) && Math.Truncate(double.Parse(fields[2], CultureInfo.InvariantCulture)) is >= -1 and <= uint.MaxValue;
             if (!ok)
             {
                 invalid++;
+                continue;
+            }
+            if (Encoding.UTF8.GetByteCount(prefix + trimmed) > maxLine)
+            {
+                tooLong++;
                 continue;
             }
             sb.Append(prefix).Append(trimmed).Append('\n');
@@ -111,9 +120,9 @@ public class LineSplitterTests
 
     private static string RandomBatch(Random random)
     {
-        string[] paths = ["a.b", "web01.cpu", "x", "tenant.app.latency_p99", "bad\u0001path"];
-        string[] values = ["1", "-2.5", "1e3", ".5", "x", "nan", "7.", ""];
-        string[] stamps = ["1700000000", "1", "-1", "1.5", "now", ""];
+        string[] paths = ["a.b", "web01.cpu", "x", "tenant.app.latency_p99", "bad\u0001path", "a..b", ".a", "a.", "a/b", "nb\u00a0sp"];
+        string[] values = ["1", "-2.5", "1e3", ".5", "x", "nan", "7.", "", "1e309", "-1e309", "1e308", "1_000", "0.0e99999"];
+        string[] stamps = ["1700000000", "1", "-1", "1.5", "now", "", "1e400", "4294967295", "4294967296", "-2", "-1.9", "4294967295.9"];
         string[] seps = [" ", "\t", "  "];
         string[] ends = ["\n", "\r\n", "\n\n", " \n"];
         var sb = new StringBuilder();

@@ -99,6 +99,12 @@ internal sealed partial class IngestHandler(
         }
 
         ParseCounts parsed = Parse(decoded, keyName, out byte[] lines, out int length);
+        if (length < 0)
+        {
+            buffers.Return(lines);
+            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes with the key prefix (-max-batch-size)\n");
+            return;
+        }
         string? refusal = await DispatchAsync(lines, length, parsed, context.RequestAborted);
         if (refusal is not null)
         {
@@ -122,7 +128,7 @@ internal sealed partial class IngestHandler(
         Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
         prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
         lines = buffers.Rent(decoded.Length + decoded.Length / 4 + 64);
-        var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, buffers, ref lines, out length);
+        var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, options.MaxBatchSize, buffers, ref lines, out length);
         decoded.ReturnBuffer();
         return counts;
     }

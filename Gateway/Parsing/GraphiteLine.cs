@@ -1,19 +1,34 @@
 using System.Buffers;
-using System.Text.Unicode;
+using System.Text;
 
 namespace Polymur.Gateway.Parsing;
 
 /// <summary>
-/// What a Graphite plaintext line must look like to be forwarded: <c>path value timestamp</c>, separated
-/// by spaces or tabs (carbon splits on any whitespace), the value and timestamp numbers, the path printable
-/// UTF-8 with optional Graphite 1.1 tags (<c>a.b;tag=v</c>). NaN and Inf are refused: carbon drops NaN.
+/// What a Graphite plaintext line must look like to be forwarded: <c>path value timestamp</c>, separated by
+/// spaces or tabs. Only what every carbon daemon stores under the name it was sent as passes, because one
+/// line carbon-cache chokes on makes it drop the connection, and the lines behind it in its buffer with it:
+/// <list type="bullet">
+/// <item>the path: dot-separated segments, none empty (carbon stores <c>a..b</c> and <c>.a.b</c> as
+/// <c>a/b</c>), no '/', printable UTF-8 without any character Python counts as whitespace (carbon splits
+/// the line on those), with optional Graphite 1.1 tags (<c>a.b;tag=v</c>);</item>
+/// <item>the value: a finite double (1e309 would be stored as inf);</item>
+/// <item>the timestamp: a number whose integer part is -1 ("now" to carbon) to 2^32-1, whisper's range
+/// (carbon's <c>int(float(ts))</c> of 1e400 raises outside its own error handling).</item>
+/// </list>
 /// </summary>
 internal static class GraphiteLine
 {
-    // Bytes that end the fast path through a metric path: controls and space, DEL, non-ASCII, and ';' (tags).
+    /// <summary>The longest line carbon-cache's receiver takes (Twisted's LineOnlyReceiver); a longer one drops the connection.</summary>
+    public const int CarbonMaxLineLength = 16384;
+
+    // Bytes that end the fast path through a metric path: controls and space, DEL, non-ASCII, ';' (tags) and '/'.
     private static readonly SearchValues<byte> PathSpecial = SearchValues.Create(BuildPathSpecial());
 
     private static readonly SearchValues<byte> Blank = SearchValues.Create(" \t"u8);
+
+    // Non-ASCII characters that Python's str.split() splits on (chr(c).isspace()); ASCII ones are controls.
+    private static readonly SearchValues<char> UnicodeSpace = SearchValues.Create(
+        "\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000");
 
     /// <summary>
     /// Validates one line (without its LF). On success, <paramref name="start"/> and <paramref name="length"/>
@@ -38,80 +53,85 @@ internal static class GraphiteLine
         if (sep <= 0)
             return LineVerdict.Invalid;
         var path = text[..sep];
-        if (path.ContainsAny(PathSpecial) && !IsValidPathSlow(path))
+        if (path.ContainsAny(PathSpecial) ? !IsValidPathSlow(path) : !HasWholeSegments(path))
             return LineVerdict.Invalid;
         pathLength = sep;
 
         var rest = text[sep..].TrimStart(" \t"u8);
         int valueEnd = rest.IndexOfAny(Blank);
-        if (valueEnd < 0 || !IsNumber(rest[..valueEnd]))
+        if (valueEnd < 0 || !IsFiniteValue(rest[..valueEnd]))
             return LineVerdict.Invalid;
         var timestamp = rest[valueEnd..].TrimStart(" \t"u8);
-        if (timestamp.ContainsAny(Blank) || !IsNumber(timestamp))
+        if (timestamp.ContainsAny(Blank) || !IsTimestamp(timestamp))
             return LineVerdict.Invalid;
         return LineVerdict.Valid;
     }
 
-    /// <summary>A decimal number as Python's float() reads it, minus nan/inf: [+-]digits[.digits][e[+-]digits].</summary>
-    public static bool IsNumber(ReadOnlySpan<byte> s)
+    /// <summary>A decimal number as Python's float() reads it, minus nan/inf and '_': [+-]digits[.digits][e[+-]digits].</summary>
+    public static bool IsNumber(ReadOnlySpan<byte> s) => Number.Scan(s, out _);
+
+    /// <summary>A number whose double is finite: 1e308 is, 1e309 and a 400-digit integer are not.</summary>
+    public static bool IsFiniteValue(ReadOnlySpan<byte> s)
     {
-        int i = 0, n = s.Length;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        int digits = 0;
-        while (i < n && IsDigit(s[i]))
-        {
-            i++;
-            digits++;
-        }
-        if (i < n && s[i] == '.')
-        {
-            i++;
-            while (i < n && IsDigit(s[i]))
-            {
-                i++;
-                digits++;
-            }
-        }
-        if (digits == 0)
+        if (!Number.Scan(s, out int magnitude))
             return false;
-        if (i < n && (s[i] | 0x20) == 'e')
-        {
-            i++;
-            if (i < n && (s[i] == '+' || s[i] == '-'))
-                i++;
-            int expDigits = 0;
-            while (i < n && IsDigit(s[i]))
-            {
-                i++;
-                expDigits++;
-            }
-            if (expDigits == 0)
-                return false;
-        }
-        return i == n;
+        // Below 10^308 it is finite, at 10^309 and above it is not; only [1e308, 1e309) needs the exact parse.
+        return magnitude < 308 || (magnitude == 308 && double.IsFinite(ParseDouble(s)));
     }
 
-    // Rare path: non-ASCII or tags. Controls and DEL are never allowed; non-ASCII must be valid UTF-8.
+    /// <summary>A number whose integer part (as carbon truncates it) is -1 or within whisper's unsigned 32 bits.</summary>
+    public static bool IsTimestamp(ReadOnlySpan<byte> s)
+    {
+        // The usual case, an epoch in plain digits: no parse needed.
+        if (s.Length is > 0 and <= 10 && !s.ContainsAnyExceptInRange((byte)'0', (byte)'9'))
+            return s.Length < 10 || s.SequenceCompareTo("4294967295"u8) <= 0;
+        if (!Number.Scan(s, out _))
+            return false;
+        double value = Math.Truncate(ParseDouble(s));
+        return value is >= -1 and <= uint.MaxValue;
+    }
+
+    private static double ParseDouble(ReadOnlySpan<byte> s) =>
+        double.Parse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+
+    // No empty segment: not first, not last, never two dots in a row.
+    private static bool HasWholeSegments(ReadOnlySpan<byte> name) =>
+        name.Length > 0 && name[0] != '.' && name[^1] != '.' && name.IndexOf(".."u8) < 0;
+
+    // Rare path: non-ASCII, '/', controls or tags.
     private static bool IsValidPathSlow(ReadOnlySpan<byte> path)
     {
         foreach (byte b in path)
         {
-            if (b <= 0x20 || b == 0x7F)
+            if (b <= 0x20 || b == 0x7F || b == '/')
                 return false;
         }
-        if (!Utf8.IsValid(path))
+        if (path.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 && !IsPrintableUtf8(path))
             return false;
         int semi = path.IndexOf((byte)';');
-        return semi < 0 || AreValidTags(path[..semi], path[(semi + 1)..]);
+        if (semi < 0)
+            return HasWholeSegments(path);
+        return HasWholeSegments(path[..semi]) && AreValidTags(path[(semi + 1)..]);
+    }
+
+    private static bool IsPrintableUtf8(ReadOnlySpan<byte> path)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(path))
+            return false;
+        while (!path.IsEmpty)
+        {
+            Rune.DecodeFromUtf8(path, out var rune, out int used);
+            if (rune.IsBmp && UnicodeSpace.Contains((char)rune.Value) || Rune.IsControl(rune))
+                return false;
+            path = path[used..];
+        }
+        return true;
     }
 
     // Graphite 1.1: name;tag=value;tag2=value2. Tag names are non-empty without ;!^= ; values are non-empty,
     // without ';', and do not start with '~'.
-    private static bool AreValidTags(ReadOnlySpan<byte> name, ReadOnlySpan<byte> tags)
+    private static bool AreValidTags(ReadOnlySpan<byte> tags)
     {
-        if (name.IsEmpty)
-            return false;
         foreach (var range in tags.Split((byte)';'))
         {
             var tag = tags[range];
@@ -123,8 +143,6 @@ internal static class GraphiteLine
         }
         return true;
     }
-
-    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
 
     private static bool IsBlank(byte b) => b == ' ' || b == '\t';
 
@@ -138,6 +156,7 @@ internal static class GraphiteLine
         for (int b = 0x7F; b <= 0xFF; b++)
             bytes.Add((byte)b);
         bytes.Add((byte)';');
+        bytes.Add((byte)'/');
         return [.. bytes];
     }
 }

@@ -53,9 +53,11 @@ internal static class LineSplitter
 
     /// <summary>
     /// Writes <c>prefix.line</c> for every valid line into <paramref name="output"/>, a pooled buffer that
-    /// is swapped for a larger one when it fills (the old one goes back to the pool).
+    /// is swapped for a larger one when it fills (the old one goes back to the pool). The line limit applies
+    /// to the line as forwarded, prefix included. Stops, with <paramref name="outputLength"/> -1, when the
+    /// output would pass <paramref name="maxOutputLength"/>: a prefix can make many short lines ten times longer.
     /// </summary>
-    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, BufferPool buffers, ref byte[] output, out int outputLength)
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, out int outputLength)
     {
         int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
         while (read < input.Length)
@@ -76,6 +78,16 @@ internal static class LineSplitter
                 continue;
 
             int needed = prefix.Length + 1 + len + 1;
+            if (needed - 1 > maxLineLength)
+            {
+                tooLong++;
+                continue;
+            }
+            if (write + needed > maxOutputLength)
+            {
+                outputLength = -1;
+                return new ParseCounts(valid, invalid, tooLong);
+            }
             if (output.Length - write < needed)
                 Grow(buffers, ref output, write, needed);
             var dest = output.AsSpan(write);
