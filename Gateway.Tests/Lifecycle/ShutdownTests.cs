@@ -90,4 +90,54 @@ public class ShutdownTests
         await Assert.That(gw.Stderr).Contains($"Destination 127.0.0.1:{port}: 1234 queued points dropped (ShutdownTimeout)");
         await Assert.That(gw.Stderr).Contains("Stopped: 1234 lines accepted in 1 batches; 0 points delivered, 1234 dropped in all");
     }
+
+    /// <summary>
+    /// The drain timeout strikes while a slow destination still has lines in the kernel's send buffer. Those
+    /// count as delivered, so the connection must close with a FIN behind them, never a reset (which discards
+    /// them): every line counted as delivered reaches the sink, after the gateway has exited.
+    /// </summary>
+    [Test]
+    public async Task Drain_timeout_closes_a_slow_destination_without_losing_what_counted_as_delivered()
+    {
+        await using var sink = TcpSink.Start(bytesPerSecond: 1 << 20);
+        await using var gw = GatewayProcess.Start(GatewayProcess.JitBinary, Args(sink.Port, "1s"));
+        using var client = new ProxyClient(await gw.WaitForHttpAsync());
+        var sent = new ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        async Task Sender(int id)
+        {
+            for (int n = 0; !stop.IsCancellationRequested; n++)
+            {
+                string lines = ProxyClient.Lines($"slow{id}.b{n}", 2000);
+                sent.Add(lines);
+                try
+                {
+                    await client.IngestAsync("123", lines);
+                }
+                catch (HttpRequestException)
+                {
+                    return;
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(Sender));
+        gw.Signal(GatewayProcess.SIGTERM);
+        int code = await gw.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await Assert.That(code).IsEqualTo(0);
+
+        var stopped = System.Text.RegularExpressions.Regex.Match(gw.Stderr, @"Stopped: (\d+) lines accepted in \d+ batches; (\d+) points delivered, (\d+) dropped");
+        await Assert.That(stopped.Success).IsTrue();
+        long accepted = long.Parse(stopped.Groups[1].Value), delivered = long.Parse(stopped.Groups[2].Value), dropped = long.Parse(stopped.Groups[3].Value);
+        await Assert.That(dropped).IsGreaterThan(0); // the timeout really cut the drain short
+        await Assert.That(delivered + dropped).IsEqualTo(accepted);
+
+        // What the kernel held is still on its way at the sink's pace; the connection then ends with a FIN.
+        await Assert.That(await sink.WaitForAllClosedAsync(TimeSpan.FromSeconds(60))).IsTrue();
+        var got = sink.Lines.ToHashSet();
+        var all = sent.SelectMany(b => b.TrimEnd('\n').Split('\n')).ToHashSet();
+        await Assert.That(sink.Resets).IsEqualTo(0);
+        await Assert.That(got.IsSubsetOf(all)).IsTrue();
+        await Assert.That((long)got.Count).IsGreaterThanOrEqualTo(delivered);
+    }
 }

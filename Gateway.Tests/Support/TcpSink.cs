@@ -12,12 +12,18 @@ public sealed class TcpSink : IAsyncDisposable
     private readonly List<TcpClient> _clients = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private readonly int _bytesPerSecond;
     private int _connections;
+    private int _resets;
+    private int _ended;
 
-    private TcpSink(int port)
+    private TcpSink(int port, int bytesPerSecond)
     {
+        _bytesPerSecond = bytesPerSecond;
         _listener = new TcpListener(IPAddress.Loopback, port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (bytesPerSecond > 0)
+            _listener.Server.ReceiveBufferSize = 64 * 1024; // a slow reader's window stays small
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync();
@@ -30,7 +36,24 @@ public sealed class TcpSink : IAsyncDisposable
     /// <summary>How many connections it has accepted in all.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
-    public static TcpSink Start(int port = 0) => new(port);
+    /// <summary>How many connections ended in a reset rather than a close: a reset discards unread data.</summary>
+    public int Resets => Volatile.Read(ref _resets);
+
+    /// <param name="bytesPerSecond">0 reads as fast as lines arrive; otherwise a slow destination that reads at this rate.</param>
+    public static TcpSink Start(int port = 0, int bytesPerSecond = 0) => new(port, bytesPerSecond);
+
+    /// <summary>Waits until every connection it accepted has been closed by the peer (or reset).</summary>
+    public async Task<bool> WaitForAllClosedAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Volatile.Read(ref _ended) == Connections)
+                return true;
+            await Task.Delay(50);
+        }
+        return false;
+    }
 
     public IReadOnlyList<string> Lines
     {
@@ -96,7 +119,7 @@ public sealed class TcpSink : IAsyncDisposable
 
     private async Task ReadAsync(TcpClient client)
     {
-        var buffer = new byte[64 * 1024];
+        var buffer = new byte[_bytesPerSecond > 0 ? Math.Max(_bytesPerSecond / 10, 1) : 64 * 1024];
         var partial = new MemoryStream();
         var stream = client.GetStream();
         try
@@ -104,6 +127,8 @@ public sealed class TcpSink : IAsyncDisposable
             int n;
             while ((n = await stream.ReadAsync(buffer, _stop.Token)) > 0)
             {
+                if (_bytesPerSecond > 0)
+                    await Task.Delay(100, _stop.Token);
                 int start = 0;
                 for (int i = 0; i < n; i++)
                 {
@@ -119,11 +144,16 @@ public sealed class TcpSink : IAsyncDisposable
                 partial.Write(buffer, start, n - start);
             }
         }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
+        {
+            Interlocked.Increment(ref _resets); // a half line is discarded, as carbon does
+        }
         catch (Exception)
         {
-            // Connection reset or sink stopped: a half line is discarded, as carbon does.
+            // The sink stopped.
         }
         client.Dispose(); // at EOF, close our side too, as carbon does
+        Interlocked.Increment(ref _ended);
     }
 
     /// <summary>Closes the listener and every connection, as a crashed or restarted carbon would.</summary>

@@ -18,6 +18,6 @@ internal interface IOutputConnection : IAsyncDisposable
     /// <summary>Completes when the peer closes or resets the connection (Graphite daemons never write back).</summary>
     Task Closed { get; }
 
-    /// <summary>Breaks off a send in progress (drain time is over).</summary>
+    /// <summary>Breaks off a send in progress (drain time is over), never discarding what the kernel already took.</summary>
     void Abort();
 }

@@ -54,7 +54,20 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
         // kernel took, which is what lets the writer resend exactly the lines that were not taken.
         public ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers) => _sender.SendAsync(_socket, buffers);
 
-        public void Abort() => _socket.Dispose();
+        // Ends a send in progress without a reset: after shutdown(SHUT_WR) the kernel fails the pending send
+        // with EPIPE, reporting what it took, and still delivers those bytes, then the FIN. Disposing here
+        // instead, with the close-watch receive pending, made .NET reset the connection, and the peer lost
+        // everything the kernel held: lines already counted as delivered.
+        public void Abort()
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        }
 
         // A Graphite daemon never sends, so any completed read means it closed or reset: the writer then
         // reconnects before its next write instead of losing that write into a dead socket.
