@@ -160,6 +160,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         });
         web.UseRouting();
         web.Use(ListenerScopes.Enforce);
+        web.Use(new OperatorGuard(options.ApiToken, options.ApiTokenStats).Enforce);
         var ingestScope = new ListenerScopeMetadata(ListenerScope.Ingest);
         web.Map("/ping", ingest.PingAsync).WithMetadata(ingestScope);
         web.Map("/ingest", ingest.IngestAsync).WithMetadata(ingestScope);

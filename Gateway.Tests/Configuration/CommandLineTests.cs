@@ -47,9 +47,20 @@ public class CommandLineTests
     }
 
     /// <summary>A valid, non-default value for every flag; each must be accepted from its env var.</summary>
+    private static readonly string TokenFile = WriteTokenFile("0123456789abcdef0123456789abcdef\n");
+
+    private static string WriteTokenFile(string content)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("pgw-token-").FullName, "token");
+        File.WriteAllText(path, content);
+        return path;
+    }
+
     private static readonly Dictionary<string, (string Value, Func<GatewayOptions, object> Read, object Expected)> Samples = new()
     {
         ["api-addr"] = ("127.0.0.1:9030", o => o.ApiAddress.ToString(), "127.0.0.1:9030"),
+        ["api-token-file"] = (TokenFile, o => o.ApiToken?.Matches("0123456789abcdef0123456789abcdef") == true, true),
+        ["api-token-stats"] = ("true", o => o.ApiTokenStats, true),
         ["cert"] = ("/etc/hostname", o => o.CertPath!, "/etc/hostname"),
         ["consul-addr"] = ("https://consul.internal:8501", o => o.ConsulAddress!, "https://consul.internal:8501"),
         ["consul-prefix"] = ("/team/keys", o => o.ConsulPrefix, "team/keys/"),
@@ -87,6 +98,8 @@ public class CommandLineTests
             var env = new Dictionary<string, string> { [flag.EnvVar] = value };
             if (flag.Name is "cert" or "key")
                 env["POLYMUR_GW_" + (flag.Name == "cert" ? "KEY" : "CERT")] = "/etc/hostname";
+            if (flag.Name == "api-token-stats")
+                env["POLYMUR_GW_API_TOKEN_FILE"] = TokenFile;
             var result = Parse([], env);
             await Assert.That(result.Kind).IsEqualTo(CommandKind.Run).Because($"{flag.EnvVar}={value}: {result.Error}");
             await Assert.That(read(result.Options!)).IsEqualTo(expected).Because(flag.EnvVar);
@@ -111,6 +124,10 @@ public class CommandLineTests
     [Arguments(new[] { "-drain-timeout", "10" }, "-drain-timeout", "POLYMUR_GW_DRAIN_TIMEOUT")]
     [Arguments(new[] { "-dev-mode=maybe" }, "-dev-mode", "POLYMUR_GW_DEV_MODE")]
     [Arguments(new[] { "-api-addr", "nowhere" }, "-api-addr", "POLYMUR_GW_API_ADDR")]
+    [Arguments(new[] { "-api-addr", "0.0.0.0:2030" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_FILE")]
+    [Arguments(new[] { "-api-addr", ":2030" }, "-api-addr", "POLYMUR_GW_API_ADDR")]
+    [Arguments(new[] { "-api-token-file", "/nonexistent/token" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_FILE")]
+    [Arguments(new[] { "-api-token-stats" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_STATS")]
     [Arguments(new[] { "-listen-addr", "not an ip" }, "-listen-addr", "POLYMUR_GW_LISTEN_ADDR")]
     [Arguments(new[] { "-metrics-flush" }, "-metrics-flush", "POLYMUR_GW_METRICS_FLUSH")]
     [Arguments(new[] { "-consul-sync", "100ms" }, "-consul-sync", "POLYMUR_GW_CONSUL_SYNC")]
@@ -122,6 +139,18 @@ public class CommandLineTests
         await Assert.That(result.Error!).Contains(flag);
         await Assert.That(result.Error!).Contains(env);
         await Assert.That(result.Error!).DoesNotContain("\n");
+    }
+
+    [Test]
+    public async Task A_short_token_is_refused_and_an_exposed_api_with_a_token_starts()
+    {
+        var shortToken = Parse(["-api-token-file", WriteTokenFile("secret\n")]);
+        var exposed = Parse(["-api-addr", "0.0.0.0:2030", "-api-token-file", TokenFile]);
+
+        await Assert.That(shortToken.Error!).Contains("at least 16 characters");
+        await Assert.That(shortToken.Error!).DoesNotContain("secret");
+        await Assert.That(exposed.Kind).IsEqualTo(CommandKind.Run);
+        await Assert.That(exposed.Options!.ToString()).DoesNotContain("0123456789abcdef");
     }
 
     [Test]

@@ -11,6 +11,7 @@ public class ProcessExitTests
     [Arguments(new[] { "-destinations", "nohost" }, "-destinations")]
     [Arguments(new[] { "-cert", "/etc/hostname" }, "-cert")]
     [Arguments(new[] { "stray" }, "stray")]
+    [Arguments(new[] { "-api-addr", "0.0.0.0:0" }, "-api-token-file")]
     public async Task Bad_config_prints_one_line_and_exits_2(string[] args, string mentions)
     {
         var (code, stdout, stderr) = await GatewayProcess.RunAsync(GatewayProcess.JitBinary, args);

@@ -115,6 +115,10 @@ internal static class CommandLine
             return $"-key (POLYMUR_GW_KEY): file not found: {o.KeyPath}";
         if (o.HttpsEnabled && o.HttpPort != 0 && o.HttpPort == o.HttpsPort)
             return "-listen-http-port (POLYMUR_GW_LISTEN_HTTP_PORT) and -listen-https-port (POLYMUR_GW_LISTEN_HTTPS_PORT) are the same port";
+        if (!o.ApiAddress.IsLoopback && o.ApiToken is null)
+            return $"-api-addr (POLYMUR_GW_API_ADDR) {o.ApiAddress} is reachable from other hosts: set -api-token-file (POLYMUR_GW_API_TOKEN_FILE), or bind it to localhost";
+        if (o.ApiTokenStats && o.ApiToken is null)
+            return "-api-token-stats (POLYMUR_GW_API_TOKEN_STATS) needs a token: set -api-token-file (POLYMUR_GW_API_TOKEN_FILE)";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
         return null;

@@ -13,6 +13,12 @@ internal static class Flags
         new() { Name = "api-addr", Kind = "string", Default = Defaults.ApiAddress.ToString(),
             Help = "Admin API listen address (host:port)",
             Apply = (o, v) => o with { ApiAddress = Endpoint(v) } },
+        new() { Name = "api-token-file", Kind = "string", Default = "",
+            Help = "File holding the bearer token the admin API requires (Authorization: Bearer); needed when -api-addr is not loopback",
+            Apply = (o, v) => o with { ApiToken = v.Length == 0 ? null : TokenFile(v) } },
+        new() { Name = "api-token-stats", Kind = "", Default = "",
+            Help = "Require the -api-token-file token for /stats and /metrics too (/healthz and /readyz stay open for probes)",
+            Apply = (o, v) => o with { ApiTokenStats = Bool(v) } },
         new() { Name = "cert", Kind = "string", Default = "",
             Help = "TLS certificate, PEM (HTTPS starts only with both -cert and -key)",
             Apply = (o, v) => o with { CertPath = NonEmptyOrNull(v) } },
@@ -125,6 +131,18 @@ internal static class Flags
         if (v.Length == 0 || v == "localhost" || System.Net.IPAddress.TryParse(v.Trim('[', ']'), out _))
             return v.Trim('[', ']');
         throw new FormatException("not an IP address or 'localhost' (empty means all interfaces)");
+    }
+
+    private static SecretToken TokenFile(string path)
+    {
+        try
+        {
+            return SecretToken.Load(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"cannot read the token file: {e.Message}");
+        }
     }
 
     private static long Size(string v, long max) =>

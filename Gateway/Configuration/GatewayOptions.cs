@@ -31,6 +31,12 @@ public sealed record GatewayOptions
     public string? KeyPath { get; init; }
     public ListenEndpoint ApiAddress { get; init; } = new("localhost", 2030);
     public ListenEndpoint StatAddress { get; init; } = new("localhost", 2020);
+
+    /// <summary>-api-token-file: the bearer token the admin API requires; null means none (loopback only).</summary>
+    public SecretToken? ApiToken { get; init; }
+
+    /// <summary>-api-token-stats: /stats and /metrics require the token too.</summary>
+    public bool ApiTokenStats { get; init; }
     public ImmutableArray<DestinationAddress> Destinations { get; init; } = [];
     public Distribution Distribution { get; init; } = Distribution.Broadcast;
     public int IncomingQueueCap { get; init; } = 32768;
