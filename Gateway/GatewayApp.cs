@@ -130,7 +130,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         if (settings.Keys is null && !options.DevMode)
         {
             var consul = settings.Consul ?? throw new ArgumentException("keys come from Consul but no Consul settings were given");
-            consulKeys = new ConsulKeySource(new ConsulKvClient(consul), loggers.CreateLogger<ConsulKeySource>());
+            consulKeys = new ConsulKeySource(new ConsulKvClient(consul), loggers.CreateLogger<ConsulKeySource>(), ReservedKeyName(options, settings.HostName));
         }
         IKeyCache keys = settings.Keys ?? (IKeyCache?)consulKeys ?? StaticKeyCache.DevMode();
         var admission = new Admission(inflight, options.QueueWait);
@@ -176,7 +176,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             Stats = stats,
             Readiness = readiness,
             SelfMetrics = options.MetricsFlushSeconds > 0
-                ? new SelfMetrics(stats, router, admission, inflight, buffers, counters, settings.HostName, TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
+                ? new SelfMetrics(stats, router, admission, inflight, buffers, counters, SelfMetrics.Root(options.MetricsPrefix, settings.HostName), TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
                 : null,
             Summary = options.SummaryInterval > TimeSpan.Zero ? new SummaryLog(stats, options.SummaryInterval, loggers.CreateLogger<SummaryLog>()) : null,
         };
@@ -184,6 +184,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
             app.LogDevMode();
         return app;
     }
+
+    // Under -key-prefix every tenant writes below its own name, so the self-metrics are out of reach as long as
+    // no tenant is named like their first segment.
+    private static string? ReservedKeyName(GatewayOptions options, string hostName) =>
+        options.KeyPrefix && options.MetricsFlushSeconds > 0 ? SelfMetrics.Root(options.MetricsPrefix, hostName).Split('.')[0] : null;
 
     private static void ConfigureLogging(ILoggingBuilder logging)
     {

@@ -81,6 +81,7 @@ public class CommandLineTests
         ["max-concurrent-decodes"] = ("3", o => o.MaxConcurrentDecodes, 3),
         ["max-line-length"] = ("1KiB", o => o.MaxLineLength, 1024),
         ["metrics-flush"] = ("10", o => o.MetricsFlushSeconds, 10),
+        ["metrics-prefix"] = ("_gateway.{host}", o => o.MetricsPrefix, "_gateway.{host}"),
         ["outgoing-queue-cap"] = ("100", o => o.OutgoingQueueCap, 100),
         ["queue-wait"] = ("250ms", o => o.QueueWait, TimeSpan.FromMilliseconds(250)),
         ["ready-grace"] = ("45s", o => o.ReadyGrace, TimeSpan.FromSeconds(45)),
@@ -128,6 +129,8 @@ public class CommandLineTests
     [Arguments(new[] { "-api-addr", ":2030" }, "-api-addr", "POLYMUR_GW_API_ADDR")]
     [Arguments(new[] { "-api-token-file", "/nonexistent/token" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_FILE")]
     [Arguments(new[] { "-api-token-stats" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_STATS")]
+    [Arguments(new[] { "-metrics-prefix", "a..b" }, "-metrics-prefix", "POLYMUR_GW_METRICS_PREFIX")]
+    [Arguments(new[] { "-metrics-prefix", "a b.{host}" }, "-metrics-prefix", "POLYMUR_GW_METRICS_PREFIX")]
     [Arguments(new[] { "-listen-addr", "not an ip" }, "-listen-addr", "POLYMUR_GW_LISTEN_ADDR")]
     [Arguments(new[] { "-metrics-flush" }, "-metrics-flush", "POLYMUR_GW_METRICS_FLUSH")]
     [Arguments(new[] { "-consul-sync", "100ms" }, "-consul-sync", "POLYMUR_GW_CONSUL_SYNC")]

@@ -70,6 +70,11 @@ public class KeyToolTests
     [Arguments("create", "bad name")]
     [Arguments("create", "")]
     [Arguments("create", ".hidden")]
+    [Arguments("create", "a.b")]
+    [Arguments("create", "a.")]
+    [Arguments("create", ".")]
+    [Arguments("create", "_reserved")]
+    [Arguments("create", "é")]
     [Arguments("frobnicate", "x")]
     public async Task Bad_names_and_commands_are_usage_errors(string command, string name)
     {
@@ -77,6 +82,7 @@ public class KeyToolTests
         var result = await RunAsync(consul, command, name);
         await Assert.That(result.Code).IsEqualTo(2);
         await Assert.That(result.Err.Split('\n')[0]).StartsWith("pgw-key: ");
+        await Assert.That((await consul.Http.GetAsync("v1/kv/polymur/gateway/keys/?recurse")).StatusCode).IsEqualTo(System.Net.HttpStatusCode.NotFound);
     }
 
     [Test]

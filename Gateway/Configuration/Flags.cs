@@ -79,6 +79,9 @@ internal static class Flags
         new() { Name = "metrics-flush", Kind = "int", Default = "0",
             Help = "Graphite flush interval for runtime metrics in seconds (0 is disabled)",
             Apply = (o, v) => o with { MetricsFlushSeconds = NonNegativeInt(v) } },
+        new() { Name = "metrics-prefix", Kind = "string", Default = Defaults.MetricsPrefix,
+            Help = "Path the -metrics-flush series start with ({host}: this host's name); with -key-prefix its first segment is refused as a key name",
+            Apply = (o, v) => o with { MetricsPrefix = MetricsPrefixValue(v) } },
         new() { Name = "outgoing-queue-cap", Kind = "int", Default = Int(Defaults.OutgoingQueueCap),
             Help = "In-flight message queue capacity per destination (number of data points)",
             Apply = (o, v) => o with { OutgoingQueueCap = PositiveInt(v) } },
@@ -131,6 +134,17 @@ internal static class Flags
         if (v.Length == 0 || v == "localhost" || System.Net.IPAddress.TryParse(v.Trim('[', ']'), out _))
             return v.Trim('[', ']');
         throw new FormatException("not an IP address or 'localhost' (empty means all interfaces)");
+    }
+
+    // Dot-separated segments of letters, digits, '_' and '-', or {host}: a path carbon stores as given.
+    private static string MetricsPrefixValue(string v)
+    {
+        foreach (string segment in v.Split('.'))
+        {
+            if (segment != "{host}" && (segment.Length == 0 || !segment.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')))
+                throw new FormatException("not a metric path of letters, digits, '_', '-' and {host}, like {host}.polymur or _gateway.{host}");
+        }
+        return v;
     }
 
     private static SecretToken TokenFile(string path)

@@ -42,6 +42,9 @@ public sealed record GatewayOptions
     public int IncomingQueueCap { get; init; } = 32768;
     public int OutgoingQueueCap { get; init; } = 4096;
     public int MetricsFlushSeconds { get; init; }
+
+    /// <summary>Where -metrics-flush series go; <c>{host}</c> is the host name as one path segment.</summary>
+    public string MetricsPrefix { get; init; } = "{host}.polymur";
     public bool ConsoleOut { get; init; }
     public bool DevMode { get; init; }
     public bool KeyPrefix { get; init; }

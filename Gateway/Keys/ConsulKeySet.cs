@@ -5,7 +5,7 @@ namespace Polymur.Gateway.Keys;
 /// <summary>
 /// The keys a Consul listing holds, checked: <c>&lt;prefix&gt;&lt;name&gt;</c> = key. The folder entry is
 /// skipped; the name is the last path segment, as the original took it; a null or empty value is never a
-/// key; a name that would break a metric path is refused; and when two names hold the same key, or two
+/// key; a name that is not one safe path segment (or is reserved) is refused; and when two names hold the same key, or two
 /// entries the same name, those are refused until an operator fixes them. Each refusal is a problem to log.
 /// </summary>
 public sealed class ConsulKeySet
@@ -26,7 +26,8 @@ public sealed class ConsulKeySet
 
     public IReadOnlyList<string> Problems { get; }
 
-    public static ConsulKeySet From(IEnumerable<KvEntry> entries, string prefix)
+    /// <param name="reserved">A name no tenant may have (the self-metrics' first segment under -key-prefix), or null.</param>
+    public static ConsulKeySet From(IEnumerable<KvEntry> entries, string prefix, string? reserved = null)
     {
         var problems = new List<string>();
         var byName = new Dictionary<string, List<(string Path, KeyDigest Digest)>>(StringComparer.Ordinal);
@@ -38,9 +39,14 @@ public sealed class ConsulKeySet
             if (rest.Length == 0 || rest.EndsWith('/'))
                 continue; // the folder entry itself, or a sub-folder
             string name = rest[(rest.LastIndexOf('/') + 1)..];
-            if (!KeyNames.IsUsable(name))
+            if (!KeyNames.IsValid(name))
             {
-                problems.Add($"{entry.Key}: the name is not usable as a metric prefix (printable ASCII, no space or ';', at most {KeyNames.MaxLength}); refused");
+                problems.Add($"{entry.Key}: the name is not one safe metric path segment ({KeyNames.Rule}); its key is refused");
+                continue;
+            }
+            if (name == reserved)
+            {
+                problems.Add($"{entry.Key}: the name is the first segment of the self-metrics prefix (-metrics-prefix); its key is refused");
                 continue;
             }
             var value = Trim(entry.Value);

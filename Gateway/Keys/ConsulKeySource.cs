@@ -30,9 +30,13 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
     private long? _outageStarted;
     private Task _loop = Task.CompletedTask;
 
-    public ConsulKeySource(ConsulKvClient client, ILogger<ConsulKeySource> log)
+    private readonly string? _reservedName;
+
+    /// <param name="reservedName">A name refused to every key (see <see cref="ConsulKeySet.From"/>).</param>
+    public ConsulKeySource(ConsulKvClient client, ILogger<ConsulKeySource> log, string? reservedName = null)
     {
         _client = client;
+        _reservedName = reservedName;
         _log = log;
         _status = new KeySyncStatus("consul", 0, false, null, null, null, 0);
     }
@@ -113,7 +117,7 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
 
         var keys = result.NotFound && Volatile.Read(ref _keys).Names.Count > 0 && !await EmptyListIsTrustedAsync(cancel)
             ? Volatile.Read(ref _keys)
-            : ConsulKeySet.From(result.Entries, Prefix);
+            : ConsulKeySet.From(result.Entries, Prefix, _reservedName);
         _index = next;
         // Status first, then the keys: whoever sees the new keys also sees Consul as reachable.
         Succeeded(next, keys.Snapshot.Count);

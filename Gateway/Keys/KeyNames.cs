@@ -1,20 +1,26 @@
 namespace Polymur.Gateway.Keys;
 
-/// <summary>What a key name may be. The name becomes a metric prefix with -key-prefix, so it must be safe there.</summary>
+/// <summary>
+/// What a key name may be: one safe Graphite path segment, since with -key-prefix the name becomes every
+/// metric's first segment. ASCII letters, digits, '_' and '-', starting with a letter or digit, at most
+/// <see cref="MaxLength"/>. No dot, so tenant <c>a</c> sending <c>b.x</c> and tenant <c>a.b</c> sending
+/// <c>x</c> can never meet; and no name can equal a prefix that starts with '_'.
+/// </summary>
 public static class KeyNames
 {
-    public const int MaxLength = 128;
+    public const int MaxLength = 64;
 
-    /// <summary>Names the key tool creates: a letter or digit, then letters, digits, '_', '-' or '.'.</summary>
-    public static bool IsValidNew(string name) =>
-        name.Length is > 0 and <= MaxLength
-        && char.IsAsciiLetterOrDigit(name[0])
-        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+    public const string Rule = "1 to 64 ASCII letters, digits, '_' or '-', starting with a letter or digit";
 
-    /// <summary>
-    /// Names the gateway accepts from Consul (which others may have written): printable ASCII without
-    /// space or ';' (Graphite's tag separator), so that a prefixed metric stays one valid path.
-    /// </summary>
-    public static bool IsUsable(string name) =>
-        name.Length is > 0 and <= MaxLength && name.All(c => c is > ' ' and < (char)0x7F and not ';');
+    public static bool IsValid(ReadOnlySpan<char> name)
+    {
+        if (name.Length is 0 or > MaxLength || !char.IsAsciiLetterOrDigit(name[0]))
+            return false;
+        foreach (char c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+                return false;
+        }
+        return true;
+    }
 }

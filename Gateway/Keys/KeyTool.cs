@@ -28,8 +28,8 @@ internal static class KeyTool
             return UsageError($"{command} takes one key name");
         if (command == "list" && (rest.Count > 1 || (rest.Count == 1 && rest[0] is not ("names" or "all"))))
             return UsageError("list takes names or all");
-        if (command is "create" && !KeyNames.IsValidNew(rest[0]))
-            return UsageError($"invalid key name \"{rest[0]}\": a letter or digit, then letters, digits, '_', '-' or '.', at most {KeyNames.MaxLength}");
+        if (command is "create" && !KeyNames.IsValid(rest[0]))
+            return UsageError($"invalid key name \"{rest[0]}\": {KeyNames.Rule}");
         if (!ConsulSettings.TryResolve(options, getEnv, out var settings, out string error))
             return UsageError(error);
 

@@ -7,9 +7,9 @@ using Polymur.Gateway.Routing;
 namespace Polymur.Gateway.Telemetry;
 
 /// <summary>
-/// -metrics-flush N: every N seconds, the gateway's own figures as Graphite lines under
-/// <c>&lt;host&gt;.polymur.</c>, routed like received lines (same router, same back-pressure) but never
-/// key-prefixed. The series are the original's, plus the drop and refusal counters it lacked.
+/// -metrics-flush N: every N seconds, the gateway's own figures as Graphite lines under -metrics-prefix
+/// (<c>&lt;host&gt;.polymur.</c> by default), routed like received lines (same router, same back-pressure)
+/// but never key-prefixed. The series are the original's, plus the drop and refusal counters it lacked.
 /// </summary>
 internal sealed partial class SelfMetrics : IAsyncDisposable
 {
@@ -25,7 +25,8 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    public SelfMetrics(StatsCollector stats, IBatchRouter router, Admission admission, InflightBatches inflight, BufferPool buffers, IngestCounters counters, string hostName, TimeSpan interval, ILogger<SelfMetrics> log)
+    /// <param name="root">The series' path, as <see cref="Root"/> makes it.</param>
+    public SelfMetrics(StatsCollector stats, IBatchRouter router, Admission admission, InflightBatches inflight, BufferPool buffers, IngestCounters counters, string root, TimeSpan interval, ILogger<SelfMetrics> log)
     {
         _stats = stats;
         _router = router;
@@ -33,10 +34,13 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
         _inflight = inflight;
         _buffers = buffers;
         _counters = counters;
-        _root = SanitizeHost(hostName) + ".polymur.";
+        _root = root + ".";
         _interval = interval;
         _log = log;
     }
+
+    /// <summary>-metrics-prefix with <c>{host}</c> filled in.</summary>
+    public static string Root(string prefix, string hostName) => prefix.Replace("{host}", SanitizeHost(hostName), StringComparison.Ordinal);
 
     /// <summary>A host name as one Graphite path node: dots (and anything unsafe) become underscores.</summary>
     public static string SanitizeHost(string host)
