@@ -81,6 +81,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     private SelfMetrics? SelfMetrics { get; init; }
 
+    internal ConnectionLimit Connections { get; private init; } = null!;
+
     private SummaryLog? Summary { get; init; }
 
     /// <summary>The bound stats URL (/stats, /metrics, /healthz, /readyz).</summary>
@@ -101,11 +103,13 @@ public sealed partial class GatewayApp : IAsyncDisposable
         builder.WebHost.UseKestrelHttpsConfiguration();
         var certificate = options.HttpsEnabled ? X509Certificate2.CreateFromPemFile(options.CertPath!, options.KeyPath) : null;
         var listeners = new Listeners();
+        var connections = new ConnectionLimit(options.MaxConnections, options.FirstRequestTimeout);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxBodySize;
-            listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpPort, HttpProtocols.Http1);
+            LimitConnectionBuffers(kestrel.Limits);
+            listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpPort, HttpProtocols.Http1, limit: connections);
             // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
             if (certificate is not null)
                 listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(new HttpsConnectionAdapterOptions
@@ -113,7 +117,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
                     ServerCertificate = certificate,
                     // TLS 1.2 and 1.3 only; ciphers follow the system's OpenSSL policy.
                     SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
-                }));
+                }), connections);
             listeners.Open(kestrel, ListenerScope.Admin, options.ApiAddress);
             listeners.Open(kestrel, ListenerScope.Stats, options.StatAddress);
         });
@@ -137,7 +141,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations, buffers);
         var ingest = new IngestHandler(
             keys,
-            new GzipBatchDecoder(buffers, options.MaxBatchSize, options.MaxConcurrentDecodes),
+            new GzipBatchDecoder(buffers, options.MaxBatchSize, options.MaxConcurrentDecodes, options.MaxBatchMemory, options.QueueWait),
             buffers,
             router,
             destinations,
@@ -148,29 +152,30 @@ public sealed partial class GatewayApp : IAsyncDisposable
             new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait),
             loggers.CreateLogger<IngestHandler>());
 
-        // The original accepted any method on these exact paths; routing alone would also take "/ingest/".
-        web.Use(static (context, next) =>
-        {
-            if (context.Request.Path.Value is { Length: > 1 } path && path.EndsWith('/'))
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            }
-            return next(context);
-        });
+        web.Use(connections.TrackRequest);
+        web.Use(new UnhandledErrors(loggers.CreateLogger<UnhandledErrors>()).Enforce);
         web.UseRouting();
+        web.Use(ExactPaths.Enforce);
         web.Use(ListenerScopes.Enforce);
         web.Use(new OperatorGuard(options.ApiToken, options.ApiTokenStats).Enforce);
         var ingestScope = new ListenerScopeMetadata(ListenerScope.Ingest);
         web.Map("/ping", ingest.PingAsync).WithMetadata(ingestScope);
         web.Map("/ingest", ingest.IngestAsync).WithMetadata(ingestScope);
         new AdminEndpoints(destinations, options.DrainTimeout).Map(web);
-        var stats = new StatsCollector(counters, destinations, inflight, buffers, () => consulKeys?.Status ?? new KeySyncStatus(options.DevMode ? "dev-mode" : "static", keys.Count, true, null, null, null, 0));
+        var stats = new StatsCollector(
+            counters,
+            destinations,
+            inflight,
+            buffers,
+            options.MaxBatchMemory,
+            () => consulKeys?.Status ?? new KeySyncStatus(options.DevMode ? "dev-mode" : "static", keys.Count, true, null, null, null, 0),
+            () => new ConnectionStats(connections.Open, connections.Max, connections.Evicted, connections.Refused, connections.TimedOut));
         var readiness = new Readiness(consulKeys is null ? null : () => consulKeys.FirstSync.IsCompleted, options.ReadyGrace);
         new StatsEndpoints(stats, readiness).Map(web);
 
         var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight)
         {
+            Connections = connections,
             ConsulKeys = consulKeys,
             Keys = keys,
             Stats = stats,
@@ -189,6 +194,15 @@ public sealed partial class GatewayApp : IAsyncDisposable
     // no tenant is named like their first segment.
     private static string? ReservedKeyName(GatewayOptions options, string hostName) =>
         options.KeyPrefix && options.MetricsFlushSeconds > 0 ? SelfMetrics.Root(options.MetricsPrefix, hostName).Split('.')[0] : null;
+
+    // What one connection may hold, whatever its client does: a client that pipelines requests and never reads
+    // the answers stops being read once these fill (Kestrel's defaults are 1 MiB in and 64 KiB out).
+    private static void LimitConnectionBuffers(KestrelServerLimits limits)
+    {
+        limits.MaxRequestBufferSize = 64 * 1024;
+        limits.MaxResponseBufferSize = 16 * 1024;
+        limits.Http2.MaxStreamsPerConnection = 16;
+    }
 
     private static void ConfigureLogging(ILoggingBuilder logging)
     {
@@ -261,5 +275,6 @@ public sealed partial class GatewayApp : IAsyncDisposable
     {
         await StopAsync();
         await _web.DisposeAsync();
+        await Connections.DisposeAsync();
     }
 }

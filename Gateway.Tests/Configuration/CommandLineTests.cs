@@ -70,6 +70,7 @@ public class CommandLineTests
         ["dev-mode"] = ("1", o => o.DevMode, true),
         ["distribution"] = ("jump_fnv1a_ch", o => o.Distribution, Distribution.JumpFnv1aCh),
         ["drain-timeout"] = ("1m30s", o => o.DrainTimeout, TimeSpan.FromSeconds(90)),
+        ["first-request-timeout"] = ("2s", o => o.FirstRequestTimeout, TimeSpan.FromSeconds(2)),
         ["incoming-queue-cap"] = ("7", o => o.IncomingQueueCap, 7),
         ["key"] = ("/etc/hostname", o => o.KeyPath!, "/etc/hostname"),
         ["key-prefix"] = ("T", o => o.KeyPrefix, true),
@@ -77,8 +78,10 @@ public class CommandLineTests
         ["listen-http-port"] = ("8080", o => o.HttpPort, 8080),
         ["listen-https-port"] = ("8443", o => o.HttpsPort, 8443),
         ["max-batch-size"] = ("32MiB", o => o.MaxBatchSize, 32L << 20),
+        ["max-batch-memory"] = ("1GiB", o => o.MaxBatchMemory, 1L << 30),
         ["max-body-size"] = ("1MiB", o => o.MaxBodySize, 1L << 20),
         ["max-concurrent-decodes"] = ("3", o => o.MaxConcurrentDecodes, 3),
+        ["max-connections"] = ("50", o => o.MaxConnections, 50),
         ["max-line-length"] = ("1KiB", o => o.MaxLineLength, 1024),
         ["metrics-flush"] = ("10", o => o.MetricsFlushSeconds, 10),
         ["metrics-prefix"] = ("_gateway.{host}", o => o.MetricsPrefix, "_gateway.{host}"),
@@ -129,6 +132,7 @@ public class CommandLineTests
     [Arguments(new[] { "-api-addr", ":2030" }, "-api-addr", "POLYMUR_GW_API_ADDR")]
     [Arguments(new[] { "-api-token-file", "/nonexistent/token" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_FILE")]
     [Arguments(new[] { "-api-token-stats" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_STATS")]
+    [Arguments(new[] { "-max-batch-memory", "64MiB" }, "-max-batch-memory", "POLYMUR_GW_MAX_BATCH_SIZE")]
     [Arguments(new[] { "-metrics-prefix", "a..b" }, "-metrics-prefix", "POLYMUR_GW_METRICS_PREFIX")]
     [Arguments(new[] { "-metrics-prefix", "a b.{host}" }, "-metrics-prefix", "POLYMUR_GW_METRICS_PREFIX")]
     [Arguments(new[] { "-listen-addr", "not an ip" }, "-listen-addr", "POLYMUR_GW_LISTEN_ADDR")]

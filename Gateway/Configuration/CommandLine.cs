@@ -119,6 +119,8 @@ internal static class CommandLine
             return $"-api-addr (POLYMUR_GW_API_ADDR) {o.ApiAddress} is reachable from other hosts: set -api-token-file (POLYMUR_GW_API_TOKEN_FILE), or bind it to localhost";
         if (o.ApiTokenStats && o.ApiToken is null)
             return "-api-token-stats (POLYMUR_GW_API_TOKEN_STATS) needs a token: set -api-token-file (POLYMUR_GW_API_TOKEN_FILE)";
+        if (o.MaxBatchMemory <= o.MaxBatchSize)
+            return "-max-batch-memory (POLYMUR_GW_MAX_BATCH_MEMORY) must be larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE), or the largest batch could never be taken";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
         return null;

@@ -61,6 +61,18 @@ public sealed record GatewayOptions
     /// </summary>
     public int MaxConcurrentDecodes { get; init; } = Math.Max(4, 2 * Environment.ProcessorCount);
 
+    /// <summary>
+    /// The budget for every batch buffer in use at once: being inflated, queued, or being written. A request
+    /// that needs more waits up to -queue-wait for batches to be delivered, then gets 503.
+    /// </summary>
+    public long MaxBatchMemory { get; init; } = 256L << 20;
+
+    /// <summary>Ingest connections open at once (HTTP and HTTPS together); at the cap the longest-idle one is closed.</summary>
+    public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>A connection that has not sent a whole request this long after it opened is closed.</summary>
+    public TimeSpan FirstRequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Longest line accepted; longer lines are dropped and counted as invalid.</summary>
     public int MaxLineLength { get; init; } = 8192;
 

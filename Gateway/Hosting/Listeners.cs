@@ -13,11 +13,13 @@ internal sealed class Listeners
     public IReadOnlyList<string> Urls(ListenerScope scope) =>
         [.. _opened.Where(l => l.Scope == scope).Select(l => $"{l.Scheme}://{Format(l.Options.IPEndPoint!)}")];
 
-    public void Open(KestrelServerOptions kestrel, ListenerScope scope, string host, int port, HttpProtocols protocols, Action<ListenOptions>? https = null)
+    /// <param name="limit">Connection middleware that runs first, before any TLS handshake.</param>
+    public void Open(KestrelServerOptions kestrel, ListenerScope scope, string host, int port, HttpProtocols protocols, Action<ListenOptions>? https = null, ConnectionLimit? limit = null)
     {
         void Configure(ListenOptions listen)
         {
             listen.Protocols = protocols;
+            limit?.Apply(listen);
             https?.Invoke(listen);
             ListenerScopes.Tag(listen, scope);
             _opened.Add((scope, https is null ? "http" : "https", listen));

@@ -9,6 +9,9 @@ internal enum DecodeStatus
 
     /// <summary>Inflating would pass the decompressed-size limit.</summary>
     TooLarge,
+
+    /// <summary>-max-batch-memory had no room for the batch for the whole wait.</summary>
+    NoMemory,
 }
 
 /// <summary>

@@ -10,8 +10,10 @@ namespace Polymur.Gateway.Ingest;
 /// post) into a pooled buffer. The decompressed limit is enforced while inflating, so a gzip bomb costs
 /// at most the limit in memory. Like Go's gzip reader: an empty body, a truncated member, or bytes after the
 /// last member that are not another member make the whole batch malformed.
+/// The buffer comes out of -max-batch-memory, the budget for every batch buffer in use: a decode that would
+/// pass it waits (up to <paramref name="memoryWait"/>) for batches to be delivered, then gives up.
 /// </summary>
-internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, int largeBuffersKept = 4)
+internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, int largeBuffersKept = 4, long maxBatchMemory = long.MaxValue, TimeSpan memoryWait = default)
 {
     private const int MinInitialBuffer = 64 * 1024;
     private const int TypicalRatio = 10;
@@ -25,36 +27,72 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
 
     public long MaxBatchSize => maxBatchSize;
 
-    private byte[] RentLarge() => _large.TryTake(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>((int)(maxBatchSize + 1));
-
     public BufferPool Buffers => buffers;
+
+    /// <summary>
+    /// A buffer of at least <paramref name="size"/> bytes within the budget, or null when it has no room now.
+    /// Past the pool's largest class it is always one of the exact-size (limit + 1) ones.
+    /// </summary>
+    private byte[]? TryRent(int size)
+    {
+        if (size <= BufferPool.MaxPooled)
+            return buffers.TryRent(size, maxBatchMemory, out var pooled) ? pooled : null;
+        int large = (int)(maxBatchSize + 1);
+        if (!buffers.TryReserve(large, maxBatchMemory))
+            return null;
+        return _large.TryTake(out var kept) ? kept : GC.AllocateUninitializedArray<byte>(large);
+    }
 
     /// <summary>Takes back a buffer this decoder handed out, pooled or one of the kept large ones.</summary>
     public void ReturnBuffer(byte[] buffer)
     {
-        if (buffer.Length <= BufferPool.MaxPooled)
-            buffers.Return(buffer);
-        else if (buffer.Length == maxBatchSize + 1 && _large.Count < largeBuffersKept)
+        if (buffer.Length == maxBatchSize + 1 && buffer.Length > BufferPool.MaxPooled && _large.Count < largeBuffersKept)
+        {
+            buffers.TrackReturned(buffer);
             _large.Add(buffer);
+        }
+        else
+        {
+            buffers.Return(buffer);
+        }
     }
 
     public async ValueTask<DecodedBatch> DecodeAsync(PipeReader body, long? contentLength, CancellationToken cancel)
     {
+        var deadline = DateTime.UtcNow + memoryWait;
+        var state = new State(this, InitialCapacity(contentLength));
+        if (!state.HasBuffer && !await WaitForRoomAsync(state, deadline, cancel))
+            return state.Finish();
         var inflater = _inflaters.TryTake(out var pooled) ? pooled : new GzipInflater();
-        var state = new State(this, inflater, InitialCapacity(contentLength));
+        state.Inflater = inflater;
         bool keepInflater = false;
         try
         {
             while (true)
             {
                 var read = await body.ReadAsync(cancel);
+                long used = 0;
+                // An empty read still lets output pending from before a wait come out.
+                var step = read.Buffer.IsEmpty ? state.Feed([], out _) : FeedStep.Continue;
                 foreach (var segment in read.Buffer)
                 {
-                    if (!state.Feed(segment.Span))
-                    {
-                        body.AdvanceTo(read.Buffer.End);
+                    step = state.Feed(segment.Span, out int consumed);
+                    used += consumed;
+                    if (step != FeedStep.Continue)
+                        break;
+                }
+                if (step == FeedStep.Bad)
+                {
+                    body.AdvanceTo(read.Buffer.End);
+                    return state.Finish();
+                }
+                if (step == FeedStep.NeedMemory)
+                {
+                    // Keep the rest of the body in the pipe; read it again once there is room.
+                    body.AdvanceTo(read.Buffer.GetPosition(used));
+                    if (!await WaitForRoomAsync(state, deadline, cancel))
                         return state.Finish();
-                    }
+                    continue;
                 }
                 body.AdvanceTo(read.Buffer.End);
                 if (read.IsCompleted)
@@ -77,6 +115,30 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
         }
     }
 
+    // Waits until the buffer the state needs fits in the budget; false (and the state marked) when time runs out.
+    private async ValueTask<bool> WaitForRoomAsync(State state, DateTime deadline, CancellationToken cancel)
+    {
+        while (true)
+        {
+            var returned = buffers.Returned.Register();
+            if (state.TryTakeBuffer())
+                return true;
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                break;
+            try
+            {
+                await returned.WaitAsync(left, cancel);
+            }
+            catch (TimeoutException)
+            {
+                break;
+            }
+        }
+        state.OutOfMemory();
+        return false;
+    }
+
     private int InitialCapacity(long? contentLength)
     {
         long guess = contentLength is > 0 ? contentLength.Value * TypicalRatio : MinInitialBuffer;
@@ -84,62 +146,94 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
         return (int)Math.Min(Math.Max(guess, MinInitialBuffer), maxBatchSize + 1);
     }
 
-    /// <summary>The decoding of one body: synchronous, so spans can be used across pipe reads.</summary>
-    private struct State(GzipBatchDecoder owner, GzipInflater inflater, int initialCapacity)
+    private enum FeedStep
     {
-        private byte[] _buffer = owner.Buffers.Rent(initialCapacity);
+        Continue,
+        Bad,
+
+        /// <summary>The buffer must grow and the budget has no room yet; the input from the consumed count on is left.</summary>
+        NeedMemory,
+    }
+
+    /// <summary>The decoding of one body: synchronous, so spans can be used across pipe reads.</summary>
+    private sealed class State(GzipBatchDecoder owner, int initialCapacity)
+    {
+        private byte[] _buffer = owner.TryRent(initialCapacity) ?? [];
+        private int _wanted = initialCapacity;
         private int _length;
         private int _members;
         private bool _inMember;
         private DecodeStatus _status = DecodeStatus.Ok;
+        private InflateStep _resume = InflateStep.NeedInput;
 
-        /// <summary>Inflates one input segment. False once the batch is known to be bad.</summary>
-        public bool Feed(ReadOnlySpan<byte> input)
+        public GzipInflater Inflater { get; set; } = null!;
+
+        public bool HasBuffer => _buffer.Length > 0;
+
+        /// <summary>Inflates one input segment, saying how much of it was taken.</summary>
+        public FeedStep Feed(ReadOnlySpan<byte> input, out int consumedTotal)
         {
-            var step = InflateStep.NeedInput;
+            consumedTotal = 0;
+            var step = _resume;
+            _resume = InflateStep.NeedInput;
             while (!input.IsEmpty || step == InflateStep.OutputFull)
             {
                 if (!_inMember)
                 {
                     // Every member starts from a clean state: a pooled inflater may come from a request that
                     // ended inside a member (a truncated body), and must not continue that stream.
-                    inflater.Reset();
+                    Inflater.Reset();
                     _inMember = true;
                     _members++;
                 }
                 // Keep one byte spare for a final LF; the usable capacity never passes the limit.
                 int capacity = (int)Math.Min(_buffer.Length - 1, owner.MaxBatchSize);
-                if (_length == capacity && !Grow())
-                    return Fail(DecodeStatus.TooLarge);
-                capacity = (int)Math.Min(_buffer.Length - 1, owner.MaxBatchSize);
+                if (_length == capacity)
+                {
+                    if (_length >= owner.MaxBatchSize)
+                        return Fail(DecodeStatus.TooLarge);
+                    _wanted = (int)Math.Min((long)_buffer.Length * 2, owner.MaxBatchSize + 1);
+                    if (!TryTakeBuffer())
+                    {
+                        _resume = step; // output may be pending in the inflater with no input left
+                        return FeedStep.NeedMemory;
+                    }
+                    capacity = (int)Math.Min(_buffer.Length - 1, owner.MaxBatchSize);
+                }
 
-                step = inflater.Inflate(input, _buffer.AsSpan(_length, capacity - _length), out int consumed, out int written);
+                step = Inflater.Inflate(input, _buffer.AsSpan(_length, capacity - _length), out int consumed, out int written);
                 input = input[consumed..];
+                consumedTotal += consumed;
                 _length += written;
                 if (step == InflateStep.Corrupt)
                     return Fail(DecodeStatus.Malformed);
                 if (step == InflateStep.MemberEnd)
                     _inMember = false;
             }
-            return true;
+            return FeedStep.Continue;
         }
 
-        private bool Grow()
+        /// <summary>Moves to a buffer of the wanted size if the budget has room for it.</summary>
+        public bool TryTakeBuffer()
         {
-            if (_length >= owner.MaxBatchSize)
+            if (_buffer.Length >= _wanted)
+                return true;
+            var bigger = owner.TryRent(_wanted);
+            if (bigger is null)
                 return false;
-            long wanted = Math.Min((long)_buffer.Length * 2, owner.MaxBatchSize + 1);
-            var bigger = wanted <= BufferPool.MaxPooled ? owner.Buffers.Rent((int)wanted) : owner.RentLarge();
             _buffer.AsSpan(0, _length).CopyTo(bigger);
-            owner.ReturnBuffer(_buffer);
+            if (_buffer.Length > 0)
+                owner.ReturnBuffer(_buffer);
             _buffer = bigger;
             return true;
         }
 
-        private bool Fail(DecodeStatus status)
+        public void OutOfMemory() => _status = DecodeStatus.NoMemory;
+
+        private FeedStep Fail(DecodeStatus status)
         {
             _status = status;
-            return false;
+            return FeedStep.Bad;
         }
 
         public DecodedBatch Finish()

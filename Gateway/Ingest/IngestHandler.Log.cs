@@ -4,15 +4,18 @@ namespace Polymur.Gateway.Ingest;
 
 internal sealed partial class IngestHandler
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ping from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}")]
-    private partial void LogPing(string client, string forwarded, string keyName);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ping from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}; {Suppressed} more pings not logged")]
+    private partial void LogPing(string client, string forwarded, string keyName, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Invalid key {Key} from {Client} (X-Forwarded-For {Forwarded}); {Suppressed} more refusals not logged")]
     private partial void LogInvalidKey(string client, string forwarded, string key, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Malformed batch from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}")]
-    private partial void LogMalformed(string client, string forwarded, string keyName);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Malformed batch from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}; {Suppressed} more not logged")]
+    private partial void LogMalformed(string client, string forwarded, string keyName, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Batch from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}: {Valid} lines, {Invalid} invalid, {Members} gzip members")]
     private partial void LogBatch(string client, string forwarded, string keyName, int valid, int invalid, int members);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broken request body from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}: {Reason}; {Suppressed} more not logged")]
+    private partial void LogBrokenBody(string client, string forwarded, string keyName, string reason, long suppressed);
 }

@@ -28,13 +28,17 @@ internal sealed partial class IngestHandler(
 {
     public const string KeyHeader = "X-Polymur-Key";
 
+    // Each line a client can trigger at will is rate-limited, so no client can flood the log.
     private readonly LogLimiter _refusalLog = new(TimeSpan.FromSeconds(5));
+    private readonly LogLimiter _pingLog = new(TimeSpan.FromSeconds(5));
+    private readonly LogLimiter _malformedLog = new(TimeSpan.FromSeconds(5));
 
     public Task PingAsync(HttpContext context)
     {
         if (!TryAuthorize(context, out string keyName))
             return RefuseKeyAsync(context);
-        LogPing(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName);
+        if (_pingLog.TryEnter(out long suppressed))
+            LogPing(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, suppressed);
         return Responses.WriteAsync(context, StatusCodes.Status200OK, Responses.KeyValid);
     }
 
@@ -76,25 +80,32 @@ internal sealed partial class IngestHandler(
             await RefuseAsync(context, StatusCodes.Status408RequestTimeout, "request body too slow\n", close: true);
             return;
         }
-        catch (BadHttpRequestException)
-        {
-            // The body itself was broken on the wire (bad chunking, shorter than Content-Length).
-            await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
-            return;
-        }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
             return; // The client went away; it has no batch to be told about.
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException)
+        {
+            // The body itself was broken on the wire: bad chunking (Kestrel reports a chunk size past 2^63 as an
+            // IOException), or shorter than its Content-Length. The connection cannot be trusted after it.
+            if (_malformedLog.TryEnter(out long suppressed))
+                LogBrokenBody(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, e.Message, suppressed);
+            await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed, close: true);
+            return;
         }
 
         switch (decoded.Status)
         {
             case DecodeStatus.Malformed:
-                LogMalformed(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName);
+                if (_malformedLog.TryEnter(out long suppressed))
+                    LogMalformed(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, suppressed);
                 await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
                 return;
             case DecodeStatus.TooLarge:
                 await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes after gunzip (-max-batch-size)\n");
+                return;
+            case DecodeStatus.NoMemory:
+                await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, $"gateway busy: {buffers.InUseBytes} bytes of batches held for {options.QueueWait.TotalSeconds:0.###}s (-max-batch-memory)\n");
                 return;
         }
 

@@ -42,6 +42,14 @@ public static class PrometheusText
         w.Family("polymur_gateway_api_keys", "gauge", "Valid API keys in the cache.").Sample(s.Keys.Count);
         w.Family("polymur_gateway_key_source_reachable", "gauge", "1 when the last key sync succeeded.").Sample(s.Keys.Reachable ? 1 : 0);
 
+        w.Family("polymur_gateway_batch_memory_bytes", "gauge", "Batch buffers in use: inflating, queued or being written.").Sample(s.Buffers.InUseBytes);
+        w.Family("polymur_gateway_batch_memory_limit_bytes", "gauge", "-max-batch-memory.").Sample(s.Buffers.InUseLimitBytes);
+        w.Family("polymur_gateway_connections", "gauge", "Ingest connections open.").Sample(s.Connections.Open);
+        w.Family("polymur_gateway_connections_limit", "gauge", "-max-connections.").Sample(s.Connections.Limit);
+        w.Family("polymur_gateway_connections_closed_total", "counter", "Ingest connections the gateway closed, by reason.")
+            .Sample(s.Connections.Evicted, ("reason", "evicted"))
+            .Sample(s.Connections.Refused, ("reason", "refused"))
+            .Sample(s.Connections.TimedOut, ("reason", "first_request_timeout"));
         w.Family("polymur_gateway_buffer_pool_retained_bytes", "gauge", "Batch buffers kept for reuse.").Sample(s.Buffers.RetainedBytes);
         w.Family("polymur_gateway_buffer_pool_retained_limit_bytes", "gauge", "Cap on batch buffers kept for reuse.").Sample(s.Buffers.RetainedLimitBytes);
         w.Family("polymur_gateway_buffer_pool_allocations_total", "counter", "Batch buffers the pool had to allocate.").Sample(s.Buffers.Allocations);

@@ -14,6 +14,7 @@ public sealed record StatsSnapshot(
     QueueStats IncomingQueue,
     KeyStats Keys,
     BufferStats Buffers,
+    ConnectionStats Connections,
     RuntimeStats Runtime);
 
 public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> BatchesRefused, long LinesReceived, long LinesInvalid, long LinesTooLong, long SelfMetricLines);
@@ -27,8 +28,14 @@ public sealed record QueueStats(long CurrentSize, long Limit);
 
 public sealed record KeyStats(string Source, int Count, bool Reachable, DateTimeOffset? LastSync, string? LastError);
 
-/// <summary>The batch buffer pool: what it keeps for reuse, its cap, and how many buffers it ever had to allocate.</summary>
-public sealed record BufferStats(long RetainedBytes, long RetainedLimitBytes, long Allocations);
+/// <summary>
+/// The batch buffer pool: the bytes of batches held now (what -max-batch-memory limits), what it keeps for
+/// reuse and its cap, and how many buffers it ever had to allocate.
+/// </summary>
+public sealed record BufferStats(long InUseBytes, long InUseLimitBytes, long RetainedBytes, long RetainedLimitBytes, long Allocations);
+
+/// <summary>Ingest connections: open now and the cap, and those closed by the limit or the first-request timeout.</summary>
+public sealed record ConnectionStats(int Open, int Limit, long Evicted, long Refused, long TimedOut);
 
 public sealed record RuntimeStats(
     long WorkingSetBytes,
@@ -43,8 +50,11 @@ public sealed record RuntimeStats(
     double CpuSeconds,
     int Threads);
 
-/// <summary>Takes snapshots of the running gateway's counters.</summary>
-public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, Func<KeySyncStatus> keys)
+/// <summary>
+/// Takes snapshots of the running gateway's counters. A figure the kernel must supply (threads, CPU time, RSS)
+/// reads as -1 when it cannot, for example once file descriptors run out: telemetry never takes the process down.
+/// </summary>
+public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections)
 {
     private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -64,7 +74,6 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
         var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));
         var key = keys();
         var gc = GC.GetGCMemoryInfo();
-        using var process = Process.GetCurrentProcess();
         return new StatsSnapshot(
             _start,
             Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds,
@@ -79,9 +88,10 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
             perDestination,
             new QueueStats(inflight.Count, inflight.Capacity),
             new KeyStats(key.Source, key.Keys, key.Reachable, key.LastSync, key.LastError),
-            new BufferStats(buffers.RetainedBytes, buffers.MaxRetainedBytes, buffers.Allocations),
+            new BufferStats(buffers.InUseBytes, batchMemoryLimit, buffers.RetainedBytes, buffers.MaxRetainedBytes, buffers.Allocations),
+            connections(),
             new RuntimeStats(
-                Environment.WorkingSet,
+                (long)OrMinusOne(static () => Environment.WorkingSet),
                 gc.HeapSizeBytes,
                 gc.TotalCommittedBytes,
                 GenerationSizes(gc),
@@ -90,8 +100,20 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 GC.CollectionCount(1),
                 GC.CollectionCount(2),
                 GC.GetTotalPauseDuration().TotalSeconds,
-                process.TotalProcessorTime.TotalSeconds,
-                process.Threads.Count));
+                OrMinusOne(static () => Environment.CpuUsage.TotalTime.TotalSeconds),
+                (int)OrMinusOne(static () => Process.GetCurrentProcess().Threads.Count)));
+    }
+
+    private static double OrMinusOne(Func<double> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception)
+        {
+            return -1;
+        }
     }
 
     /// <summary>Each generation's size after the last collection: shows where a growing heap grows.</summary>
