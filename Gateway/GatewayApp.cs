@@ -101,6 +101,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
         settings.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);
         builder.WebHost.UseKestrelHttpsConfiguration();
+        // The socket transport's own buffers, per connection (defaults: 1 MiB in, 64 KiB out).
+        builder.WebHost.UseSockets(s =>
+        {
+            s.MaxReadBufferSize = ConnectionReadBuffer;
+            s.MaxWriteBufferSize = ConnectionWriteBuffer;
+        });
         var certificate = options.HttpsEnabled ? X509Certificate2.CreateFromPemFile(options.CertPath!, options.KeyPath) : null;
         var listeners = new Listeners();
         var connections = new ConnectionLimit(options.MaxConnections, options.FirstRequestTimeout);
@@ -195,13 +201,18 @@ public sealed partial class GatewayApp : IAsyncDisposable
     private static string? ReservedKeyName(GatewayOptions options, string hostName) =>
         options.KeyPrefix && options.MetricsFlushSeconds > 0 ? SelfMetrics.Root(options.MetricsPrefix, hostName).Split('.')[0] : null;
 
-    // What one connection may hold, whatever its client does: a client that pipelines requests and never reads
-    // the answers stops being read once these fill (Kestrel's defaults are 1 MiB in and 64 KiB out).
+    private const int ConnectionReadBuffer = 64 * 1024, ConnectionWriteBuffer = 16 * 1024;
+
+    // What one connection may hold, whatever its client does: a client that sends faster than the gateway reads,
+    // or never reads the answers, stops being read once these fill. HTTP/2's windows are Kestrel's pre-7.0 ones
+    // (today's are 1 MiB and 768 KiB per stream), which bounds what a stream can make the gateway buffer.
     private static void LimitConnectionBuffers(KestrelServerLimits limits)
     {
-        limits.MaxRequestBufferSize = 64 * 1024;
-        limits.MaxResponseBufferSize = 16 * 1024;
+        limits.MaxRequestBufferSize = ConnectionReadBuffer;
+        limits.MaxResponseBufferSize = ConnectionWriteBuffer;
         limits.Http2.MaxStreamsPerConnection = 16;
+        limits.Http2.InitialConnectionWindowSize = 256 * 1024;
+        limits.Http2.InitialStreamWindowSize = 192 * 1024;
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging)

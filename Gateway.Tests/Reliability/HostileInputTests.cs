@@ -26,16 +26,7 @@ public class HostileInputTests
         await using var gw = GatewayProcess.Start(GatewayProcess.NativeBinary,
             ["-dev-mode", "-listen-addr", "127.0.0.1", "-listen-http-port", "0", "-destinations", sink.Address, "-summary-interval", "0"]);
         string address = await gw.WaitForHttpAsync();
-        long peakRss = 0;
-        using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!sampling.IsCancellationRequested)
-            {
-                peakRss = Math.Max(peakRss, Rss(gw.Id));
-                await Task.Delay(50);
-            }
-        });
+        var rss = new RssSampler(gw.Id);
 
         var corpus = HostileCorpus.Generate(seed: 7, count: 10_000).ToList();
         var queue = new ConcurrentQueue<HostileRequest>(corpus);
@@ -52,8 +43,8 @@ public class HostileInputTests
                     mismatches.Add($"{r.Kind}: expected {r.ExpectedStatus}, got {status}");
             }
         })));
-        sampling.Cancel();
-        await sampler;
+        await rss.DisposeAsync();
+        long peakRss = rss.Peak;
 
         var expectedLines = corpus.SelectMany(r => r.ValidLines).ToList();
         await sink.WaitForAsync(expectedLines.Count, TimeSpan.FromSeconds(30));
@@ -193,19 +184,6 @@ public class HostileInputTests
         catch (HttpRequestException)
         {
             return -1;
-        }
-    }
-
-    private static long Rss(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        }
-        catch (Exception)
-        {
-            return 0;
         }
     }
 }

@@ -5,20 +5,22 @@ namespace Polymur.Gateway.Hosting;
 /// <summary>
 /// Routes match as written: ASP.NET Core's routing ignores case, so <c>/INGEST</c> would reach /ingest, and
 /// it would take <c>/ingest/</c> too. Go's mux, which real proxies were written against, does neither, and
-/// neither does the gateway: runs after routing and answers 404 when a literal segment differs.
+/// neither does the gateway: runs after routing and answers 404 when a literal segment differs. A 404 also
+/// closes an HTTP/1.x connection: no client of the gateway asks for an unknown path, and one that pipelines
+/// thousands of such requests without reading the answers would otherwise keep a core busy answering them.
 /// </summary>
 internal static class ExactPaths
 {
     public static Task Enforce(HttpContext context, RequestDelegate next)
     {
         string path = context.Request.Path.Value ?? "";
-        if (context.GetEndpoint() is RouteEndpoint endpoint && !Matches(endpoint.RoutePattern, path))
-        {
-            context.SetEndpoint(null);
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
-        }
-        return next(context);
+        if (context.GetEndpoint() is RouteEndpoint endpoint && Matches(endpoint.RoutePattern, path))
+            return next(context);
+        context.SetEndpoint(null);
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        if (context.Request.Protocol is "HTTP/1.1" or "HTTP/1.0")
+            context.Response.Headers.Connection = "close";
+        return Task.CompletedTask;
     }
 
     private static bool Matches(RoutePattern pattern, string path)
