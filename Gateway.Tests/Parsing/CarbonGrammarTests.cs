@@ -85,6 +85,8 @@ public class CarbonGrammarTests
             ($"{{0}}.ideo\u3000space 1 {now}", null),
             ($"{{0}}.underscore 1_000 {now}", "{0}.underscore"),
             ($"{{0}}.huge 1e309 {now}", "{0}.huge"),
+            ($"{{0}}.{new string('s', 252)} 1 {now}", null),
+            ($"{{0}}.vtab\u000b1\u000b{now}", "{0}.vtab"),
         ];
         string Direct(string s) => string.Format(s, "direct");
         string Gated(string s) => string.Format(s, "gated");

@@ -47,6 +47,17 @@ public class GraphiteLineTests
         await Assert.That(GraphiteLine.Check(Encoding.ASCII.GetBytes($"a {new string('9', 308)} 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Valid);
     }
 
+    // A segment is a file or directory name in whisper's tree: 255 bytes at most, the last with ".wsp".
+    [Test]
+    public async Task A_path_segment_too_long_for_a_file_name_is_invalid()
+    {
+        string fits = string.Join('.', Enumerable.Repeat(new string('s', 251), 3));
+        string tooLong = "a." + new string('s', 252) + ".b";
+        await Assert.That(GraphiteLine.Check(Encoding.ASCII.GetBytes($"{fits} 1 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Valid);
+        await Assert.That(GraphiteLine.Check(Encoding.ASCII.GetBytes($"{tooLong} 1 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Invalid);
+        await Assert.That(GraphiteLine.Check(Encoding.UTF8.GetBytes($"é{new string('s', 250)} 1 1700000000"), out _, out _, out _)).IsEqualTo(LineVerdict.Invalid);
+    }
+
     [Test]
     [Arguments("a.b.c")]
     [Arguments("a.b.c 1")]

@@ -9,7 +9,7 @@ namespace Polymur.Gateway.Parsing;
 /// line carbon-cache chokes on makes it drop the connection, and the lines behind it in its buffer with it:
 /// <list type="bullet">
 /// <item>the path: dot-separated segments, none empty (carbon stores <c>a..b</c> and <c>.a.b</c> as
-/// <c>a/b</c>), no '/', printable UTF-8 without any character Python counts as whitespace (carbon splits
+/// <c>a/b</c>) and none over 251 bytes (a file name), no '/', printable UTF-8 without any character Python counts as whitespace (carbon splits
 /// the line on those), with optional Graphite 1.1 tags (<c>a.b;tag=v</c>);</item>
 /// <item>the value: a finite double (1e309 would be stored as inf);</item>
 /// <item>the timestamp: a number whose integer part is -1 ("now" to carbon) to 2^32-1, whisper's range
@@ -94,9 +94,26 @@ internal static class GraphiteLine
     private static double ParseDouble(ReadOnlySpan<byte> s) =>
         double.Parse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
 
-    // No empty segment: not first, not last, never two dots in a row.
+    /// <summary>
+    /// The longest path segment whisper can store: a directory name is at most 255 bytes (NAME_MAX), and the
+    /// last segment also carries ".wsp". Carbon cannot create a longer one, and loses its points.
+    /// </summary>
+    public const int MaxSegmentLength = 251;
+
+    // No empty segment (not first, not last, never two dots in a row), and none too long for a file name.
     private static bool HasWholeSegments(ReadOnlySpan<byte> name) =>
-        name.Length > 0 && name[0] != '.' && name[^1] != '.' && name.IndexOf(".."u8) < 0;
+        name.Length > 0 && name[0] != '.' && name[^1] != '.' && name.IndexOf(".."u8) < 0
+        && (name.Length <= MaxSegmentLength || SegmentsFit(name));
+
+    private static bool SegmentsFit(ReadOnlySpan<byte> name)
+    {
+        foreach (var range in name.Split((byte)'.'))
+        {
+            if (range.End.Value - range.Start.Value > MaxSegmentLength)
+                return false;
+        }
+        return true;
+    }
 
     // Rare path: non-ASCII, '/', controls or tags.
     private static bool IsValidPathSlow(ReadOnlySpan<byte> path)
