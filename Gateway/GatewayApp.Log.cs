@@ -25,4 +25,7 @@ public sealed partial class GatewayApp
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped: {Received} lines accepted in {Batches} batches; {Delivered} points delivered, {Dropped} dropped in all")]
     private partial void LogStopped(long received, long batches, long delivered, long dropped);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "-max-connections {MaxConnections} does not fit the open-file limit {Limit} (the gateway needs about {Reserve} more): past it new connections fail; raise LimitNOFILE or lower -max-connections")]
+    private partial void LogFewFiles(int maxConnections, long limit, int reserve);
 }

@@ -245,6 +245,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
             LogExposed("Admin API", AdminAddress);
         if (!_options.StatAddress.IsLoopback)
             LogExposed("Stats", StatsAddress);
+        if (OpenFileLimit.Read() is { } files && files < _options.MaxConnections + OpenFileLimit.Reserve)
+            LogFewFiles(_options.MaxConnections, files, OpenFileLimit.Reserve);
         Readiness.ListenersUp();
         SelfMetrics?.Start();
         Summary?.Start();

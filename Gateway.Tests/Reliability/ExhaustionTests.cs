@@ -170,11 +170,43 @@ public class ExhaustionTests
         await Assert.That(rss.Peak).IsLessThan(DefaultBound());
     }
 
+    /// <summary>
+    /// The budget itself, where the formula's fixed terms cannot hide it: batches of 15 MiB use pooled buffers
+    /// (no exact-size ones kept), so what the gateway grows by is the batches it holds, at most
+    /// -max-batch-memory, plus the pool's free buffers. Without the budget, all twelve are held at once.
+    /// </summary>
+    [Test]
+    public async Task Batches_waiting_for_a_stalled_destination_hold_no_more_than_the_batch_memory()
+    {
+        await using var stalled = new StalledSink();
+        await using var gw = GatewayProcess.Start(GatewayProcess.NativeBinary,
+            Args($"127.0.0.1:{stalled.Port}", "-max-batch-size", "16MiB", "-max-batch-memory", "48MiB"));
+        string address = await gw.WaitForHttpAsync();
+        await Task.Delay(500);
+        long idle = RssSampler.Of(gw.Id);
+        await using var rss = new RssSampler(gw.Id);
+
+        byte[] body = Bomb(15 << 20);
+        using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/ingest") { Content = new ByteArrayContent(body) };
+            request.Headers.Add("X-Polymur-Key", "123");
+            using var response = await http.SendAsync(request);
+            return (int)response.StatusCode;
+        }));
+
+        long growth = rss.Peak - idle;
+        Console.WriteLine($"batch budget 48 MiB: answers {string.Join(",", answers.GroupBy(a => a).Select(g => $"{g.Key}x{g.Count()}"))}; RSS {idle >> 20} MiB idle, peak {rss.Peak >> 20} MiB, grew {growth >> 20} MiB");
+        await Assert.That(answers.Count(a => a == 503)).IsGreaterThan(0);
+        await Assert.That(growth).IsLessThan((48L << 20) + (64L << 20) + (32L << 20));
+    }
+
     [Test]
     public async Task Running_out_of_file_descriptors_does_not_take_telemetry_or_the_exit_code_down()
     {
         await using var sink = TcpSink.Start();
-        await using var gw = StartLimited(120, Args(sink.Address, "-summary-interval", "100ms", "-max-connections", "1000"));
+        await using var gw = StartLimited(120, Args(sink.Address, "-summary-interval", "100ms"));
         string address = await gw.WaitForHttpAsync();
 
         var sockets = new List<Socket>();
@@ -196,6 +228,7 @@ public class ExhaustionTests
         await Assert.That(ping.Status).IsEqualTo(200);
         await Assert.That(code).IsEqualTo(0);
         await Assert.That(gw.Stderr).DoesNotContain("Unhandled exception");
+        await Assert.That(gw.Stderr).Contains("-max-connections 1024 does not fit the open-file limit 120");
     }
 
     // Repeated short lines: gzip makes 40 MiB of them about 100 KB on the wire.
