@@ -50,7 +50,7 @@ public static class HostileCorpus
         for (int j = 0; j < n; j++)
         {
             string name = $"mixed.r{i}.l{j}";
-            switch (random.Next(14))
+            switch (random.Next(16))
             {
                 case 0: text.Append(name).Append(" 1\n"); break;                                      // missing field
                 case 1: text.Append(name).Append(" nan 1700000000\n"); break;                         // NaN
@@ -63,7 +63,9 @@ public static class HostileCorpus
                 case 8: text.Append(name).Append('\u00ff').Append(" 1 1\n"); break;                  // 0xFF: invalid UTF-8
                 case 9: { string l = $"{name}\t5\t1700000000"; text.Append(l).Append('\n'); valid.Add(l); break; } // tabs are valid
                 case 10: { string l = $"{name} -3.5 -1"; text.Append(l).Append('\n'); valid.Add(l); break; }      // negative timestamp
-                case 11: { string l = $"{name} 1e308 99999999999999999999"; text.Append(l).Append('\n'); valid.Add(l); break; } // huge
+                case 11: { string l = $"{name} 1e308 4294967295"; text.Append(l).Append('\n'); valid.Add(l); break; } // the largest that carbon stores
+                case 12: text.Append(name).Append(" 1 99999999999999999999\n"); break;                  // past whisper's 32-bit epoch
+                case 13: text.Append(name).Append(" 1e309 1700000000\n"); break;                       // a value past double's range
                 default: { string l = $"{name} {j} 1700000000"; text.Append(l).Append("\r\n"); valid.Add(l); break; }
             }
         }

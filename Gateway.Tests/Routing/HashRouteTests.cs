@@ -72,7 +72,8 @@ public class HashRouteTests
         await using var b = TcpSink.Start();
         await using var gw = await TestGateway.StartAsync([a, b], o => o with { Distribution = Distribution.CarbonCh, MaxLineLength = 1 << 20 });
         using var client = gw.Client();
-        string huge = new string('h', 500_000) + " 1 1\n";
+        // About 500 KB of path, in segments short enough to be file names.
+        string huge = string.Join('.', Enumerable.Repeat(new string('h', 200), 2500)) + " 1 1\n";
 
         var reply = await client.IngestAsync("123", "\n\nnospace\n" + huge + "ok.one 1 1\n\r\n");
 
