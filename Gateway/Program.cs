@@ -34,6 +34,11 @@ switch (parsed.Kind)
         Console.Error.WriteLine($"polymur-gateway: {parsed.Error}");
         return CommandLine.UsageExitCode;
 }
+if (parsed.Positionals.Count > 0 && parsed.Positionals[0] == "spool")
+{
+    using var stdout = Console.OpenStandardOutput();
+    return Polymur.Gateway.Spool.SpoolTool.Run([.. parsed.Positionals.Skip(1)], stdout, Console.Error);
+}
 if (parsed.Positionals.Count > 0 && parsed.Positionals[0] == "keys")
     return await KeyTool.RunAsync("polymur-gateway keys", [.. parsed.Positionals.Skip(1)], parsed.Options!, Environment.GetEnvironmentVariable, Console.Out, Console.Error);
 if (parsed.Positionals.Count > 0)
