@@ -28,4 +28,7 @@ public sealed partial class GatewayApp
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "-max-connections {MaxConnections} does not fit the open-file limit {Limit} (the gateway needs about {Reserve} more): past it new connections fail; raise LimitNOFILE or lower -max-connections")]
     private partial void LogFewFiles(int maxConnections, long limit, int reserve);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No -spool-dir: while a destination is down, what does not fit in its queue ({QueueCap} points) is dropped, and a slow one makes requests wait, then 503")]
+    private partial void LogNoSpool(int queueCap);
 }

@@ -11,6 +11,7 @@ using Polymur.Gateway.Ingest;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Routing;
+using Polymur.Gateway.Spool;
 using Polymur.Gateway.Telemetry;
 
 namespace Polymur.Gateway;
@@ -83,6 +84,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     internal ConnectionLimit Connections { get; private init; } = null!;
 
+    internal SpoolSet? Spools { get; private init; }
+
     private SummaryLog? Summary { get; init; }
 
     /// <summary>The bound stats URL (/stats, /metrics, /healthz, /readyz).</summary>
@@ -135,7 +138,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var counters = new IngestCounters();
         var inflight = new InflightBatches(options.IncomingQueueCap);
         var buffers = new BufferPool();
-        var destinations = DestinationSet.Create(options, settings.Writers, settings.Stdout, loggers);
+        var spools = options.SpoolDir is null
+            ? null
+            : new SpoolSet(options.SpoolDir, options.SpoolMaxSize, new SpoolSettings { FsyncInterval = options.SpoolFsync, MaxRecordBytes = (int)options.MaxBatchSize + 1 }, loggers.CreateLogger<SpoolSet>());
+        var destinations = DestinationSet.Create(options, settings.Writers with { ReplayRate = options.SpoolReplayRate }, settings.Stdout, loggers, spools);
+        spools?.FindOrphans(options.Destinations.Select(d => d.Name));
         ConsulKeySource? consulKeys = null;
         if (settings.Keys is null && !options.DevMode)
         {
@@ -175,12 +182,14 @@ public sealed partial class GatewayApp : IAsyncDisposable
             buffers,
             options.MaxBatchMemory,
             () => consulKeys?.Status ?? new KeySyncStatus(options.DevMode ? "dev-mode" : "static", keys.Count, true, null, null, null, 0),
-            () => new ConnectionStats(connections.Open, connections.Max, connections.Evicted, connections.Refused, connections.TimedOut));
+            () => new ConnectionStats(connections.Open, connections.Max, connections.Evicted, connections.Refused, connections.TimedOut),
+            () => spools is null ? null : new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans]));
         var readiness = new Readiness(consulKeys is null ? null : () => consulKeys.FirstSync.IsCompleted, options.ReadyGrace);
         new StatsEndpoints(stats, readiness).Map(web);
 
         var app = new GatewayApp(web, listeners, options, settings, destinations, counters, inflight)
         {
+            Spools = spools,
             Connections = connections,
             ConsulKeys = consulKeys,
             Keys = keys,
@@ -247,6 +256,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
             LogExposed("Stats", StatsAddress);
         if (OpenFileLimit.Read() is { } files && files < _options.MaxConnections + OpenFileLimit.Reserve)
             LogFewFiles(_options.MaxConnections, files, OpenFileLimit.Reserve);
+        if (Spools is null && !_options.ConsoleOut)
+            LogNoSpool(_options.OutgoingQueueCap);
         Readiness.ListenersUp();
         SelfMetrics?.Start();
         Summary?.Start();
@@ -267,6 +278,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
         long queued = Destinations.Current.Sum(d => d.QueuedPoints);
         LogDraining(queued, _options.DrainTimeout.TotalSeconds);
         await Destinations.DrainAsync(_options.DrainTimeout);
+        if (Spools is not null)
+            await Spools.DisposeAsync(); // fsync what the drain spooled
         if (ConsulKeys is not null)
             await ConsulKeys.DisposeAsync();
         LogStopped(Counters.LinesReceived, Counters.BatchesAccepted, Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));

@@ -89,6 +89,10 @@ public class CommandLineTests
         ["queue-wait"] = ("250ms", o => o.QueueWait, TimeSpan.FromMilliseconds(250)),
         ["ready-grace"] = ("45s", o => o.ReadyGrace, TimeSpan.FromSeconds(45)),
         ["summary-interval"] = ("0", o => o.SummaryInterval, TimeSpan.Zero),
+        ["spool-dir"] = ("/tmp", o => o.SpoolDir!, "/tmp"),
+        ["spool-fsync"] = ("0", o => o.SpoolFsync, TimeSpan.Zero),
+        ["spool-max-size"] = ("1GiB", o => o.SpoolMaxSize, 1L << 30),
+        ["spool-replay-rate"] = ("5000", o => o.SpoolReplayRate, 5000),
         ["stat-addr"] = ("[::1]:9020", o => o.StatAddress.ToString(), "[::1]:9020"),
     };
 
@@ -133,6 +137,9 @@ public class CommandLineTests
     [Arguments(new[] { "-api-token-file", "/nonexistent/token" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_FILE")]
     [Arguments(new[] { "-api-token-stats" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_STATS")]
     [Arguments(new[] { "-max-batch-memory", "64MiB" }, "-max-batch-memory", "POLYMUR_GW_MAX_BATCH_SIZE")]
+    [Arguments(new[] { "-spool-dir", "/nonexistent/spool" }, "-spool-dir", "POLYMUR_GW_SPOOL_DIR")]
+    [Arguments(new[] { "-spool-dir", "/etc/hostname" }, "-spool-dir", "POLYMUR_GW_SPOOL_DIR")]
+    [Arguments(new[] { "-spool-dir", "/proc" }, "-spool-dir", "POLYMUR_GW_SPOOL_DIR")]
     [Arguments(new[] { "-metrics-prefix", "a..b" }, "-metrics-prefix", "POLYMUR_GW_METRICS_PREFIX")]
     [Arguments(new[] { "-metrics-prefix", "a b.{host}" }, "-metrics-prefix", "POLYMUR_GW_METRICS_PREFIX")]
     [Arguments(new[] { "-listen-addr", "not an ip" }, "-listen-addr", "POLYMUR_GW_LISTEN_ADDR")]

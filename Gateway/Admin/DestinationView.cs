@@ -11,7 +11,8 @@ public sealed record DestinationView(
     long QueueCapacity,
     long Routed,
     long Delivered,
-    DropCounts Dropped)
+    DropCounts Dropped,
+    long SpooledPending)
 {
     public static DestinationView Of(Destination d) => new(
         d.Name,
@@ -20,10 +21,16 @@ public sealed record DestinationView(
         d.Queue.CapacityPoints,
         d.Counters.Routed,
         d.Counters.Delivered,
-        new DropCounts(d.Counters.Dropped(DropReason.QueueFull), d.Counters.Dropped(DropReason.ShutdownTimeout), d.Counters.Dropped(DropReason.DestinationRemoved)));
+        new DropCounts(
+            d.Counters.Dropped(DropReason.QueueFull),
+            d.Counters.Dropped(DropReason.ShutdownTimeout),
+            d.Counters.Dropped(DropReason.DestinationRemoved),
+            d.Counters.Dropped(DropReason.SpoolFull),
+            d.Counters.Dropped(DropReason.SpoolCorrupt)),
+        d.Counters.SpoolPending);
 }
 
-public sealed record DropCounts(long QueueFull, long ShutdownTimeout, long DestinationRemoved);
+public sealed record DropCounts(long QueueFull, long ShutdownTimeout, long DestinationRemoved, long SpoolFull, long SpoolCorrupt);
 
 /// <summary>The body of POST /destinations.</summary>
 public sealed record AddDestinationRequest(string? Address);

@@ -119,11 +119,32 @@ internal static class CommandLine
             return $"-api-addr (POLYMUR_GW_API_ADDR) {o.ApiAddress} is reachable from other hosts: set -api-token-file (POLYMUR_GW_API_TOKEN_FILE), or bind it to localhost";
         if (o.ApiTokenStats && o.ApiToken is null)
             return "-api-token-stats (POLYMUR_GW_API_TOKEN_STATS) needs a token: set -api-token-file (POLYMUR_GW_API_TOKEN_FILE)";
+        if (o.SpoolDir is not null && SpoolDirProblem(o.SpoolDir) is { } spool)
+            return $"-spool-dir (POLYMUR_GW_SPOOL_DIR) {o.SpoolDir}: {spool}";
         if (o.MaxBatchMemory <= o.MaxBatchSize)
             return "-max-batch-memory (POLYMUR_GW_MAX_BATCH_MEMORY) must be larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE), or the largest batch could never be taken";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
         return null;
+    }
+
+    // Missing, not a directory, or not writable (a read-only mount refuses even root): found at start, not at the
+    // first outage.
+    private static string? SpoolDirProblem(string path)
+    {
+        if (!Directory.Exists(path))
+            return "no such directory";
+        string probe = Path.Combine(path, $".polymur-gateway-probe-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllBytes(probe, [0]);
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"not writable ({e.Message})";
+        }
     }
 
     /// <summary>Every flag and env var as a Markdown table: the README's table, checked against this by a test.</summary>

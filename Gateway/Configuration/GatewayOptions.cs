@@ -67,6 +67,18 @@ public sealed record GatewayOptions
     /// </summary>
     public long MaxBatchMemory { get; init; } = 256L << 20;
 
+    /// <summary>-spool-dir: where each destination's spool lives; null turns spooling off.</summary>
+    public string? SpoolDir { get; init; }
+
+    /// <summary>The disk all spools together may take.</summary>
+    public long SpoolMaxSize { get; init; } = 4L << 30;
+
+    /// <summary>Spooled points per second a connected destination is sent beside live data.</summary>
+    public int SpoolReplayRate { get; init; } = 100_000;
+
+    /// <summary>The longest time between two fsyncs of a spool; zero syncs every write.</summary>
+    public TimeSpan SpoolFsync { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Ingest connections open at once (HTTP and HTTPS together); at the cap the longest-idle one is closed.</summary>
     public int MaxConnections { get; init; } = 1024;
 

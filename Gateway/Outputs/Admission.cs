@@ -16,10 +16,10 @@ public enum AdmissionResult
 
 /// <summary>
 /// Back-pressure: a batch is queued whole or not at all. Room is reserved on every connected destination
-/// the batch needs; when one is full, the request waits (woken by the writers, not by polling) up to
-/// -queue-wait, then is refused with 503 so the proxy knows. A destination that is down is never waited
-/// for: its part is queued while its queue has room, and dropped and counted after that, so one dead
-/// carbon cannot stall the others.
+/// the batch needs; when one is full its part goes to its spool (-spool-dir), and only without a spool, or with
+/// a full one, does the request wait (woken by the writers, not by polling) up to -queue-wait, then get 503 so
+/// the proxy knows. A destination that is down is never waited for: its part is queued while its queue has
+/// room, then spooled, and dropped and counted only after that, so one dead carbon cannot stall the others.
 /// </summary>
 public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
 {
@@ -52,39 +52,50 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
         }
     }
 
+    // What TryQueueAll decided for each delivery of a plan.
+    private const byte Down = 0, Reserved = 1, ToSpool = 2;
+
     /// <summary>
-    /// Reserves room on every connected destination; if all have room, queues the whole plan and returns
-    /// null, else undoes its reservations and returns the first full destination. Whether a destination is
-    /// waited for is read once, so a reservation is always either used or given back.
+    /// Reserves room on every connected destination; one whose queue is full takes its part in its spool
+    /// instead, when it has one with room. If all have a place, queues the whole plan and returns null, else
+    /// undoes its reservations and returns the first destination to wait for. Whether a destination is waited
+    /// for is read once, so a reservation is always either used or given back. (A part already spooled when a
+    /// later destination turns out to have no room is spooled again on the retry: delivered twice, never lost.)
     /// </summary>
     private static Destination? TryQueueAll(List<Delivery> plan)
     {
-        Span<bool> reserved = plan.Count <= 256 ? stackalloc bool[plan.Count] : new bool[plan.Count];
+        Span<byte> state = plan.Count <= 256 ? stackalloc byte[plan.Count] : new byte[plan.Count];
         for (int i = 0; i < plan.Count; i++)
         {
             var (destination, batch) = plan[i];
-            if (destination.Down)
-                continue;
-            if (!destination.Queue.TryReserve(batch.Points))
-            {
-                for (int j = 0; j < i; j++)
-                {
-                    if (reserved[j])
-                        plan[j].Destination.Queue.Unreserve(plan[j].Batch.Points);
-                }
-                return destination;
-            }
-            reserved[i] = true;
+            state[i] = destination.Down ? Down : destination.Queue.TryReserve(batch.Points) ? Reserved : ToSpool;
+            if (state[i] == ToSpool && destination.Spool is null)
+                return Undo(plan, state, i, destination);
+        }
+        for (int i = 0; i < plan.Count; i++)
+        {
+            if (state[i] == ToSpool && !plan[i].Destination.TrySpool(plan[i].Batch))
+                return Undo(plan, state, plan.Count, plan[i].Destination);
         }
         for (int i = 0; i < plan.Count; i++)
         {
             var (destination, batch) = plan[i];
-            if (reserved[i])
+            if (state[i] == Reserved)
                 destination.Commit(batch);
-            else
-                destination.Offer(batch); // down: queued while there is room, else dropped and counted
+            else if (state[i] == Down)
+                destination.Offer(batch); // down: queued while there is room, then spooled, else dropped and counted
         }
         return null;
+    }
+
+    private static Destination Undo(List<Delivery> plan, ReadOnlySpan<byte> state, int upTo, Destination full)
+    {
+        for (int j = 0; j < upTo; j++)
+        {
+            if (state[j] == Reserved)
+                plan[j].Destination.Queue.Unreserve(plan[j].Batch.Points);
+        }
+        return full;
     }
 
     private static async ValueTask<bool> WaitAsync(Task freed, DateTime deadline, CancellationToken cancel)

@@ -1,3 +1,5 @@
+using Polymur.Gateway.Spool;
+
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>A downstream daemon: its queue, its counters, and the writer that empties the queue.</summary>
@@ -26,15 +28,34 @@ public sealed class Destination
 
     internal DestinationQueue Queue { get; }
 
+    /// <summary>Where its part of a batch goes when the queue is full (-spool-dir); null without a spool.</summary>
+    internal DestinationSpool? Spool { get; init; }
+
     private volatile bool _closed;
 
     /// <summary>Refuses every later offer; used once the destination has been removed.</summary>
     internal void Close() => _closed = true;
 
     /// <summary>
-    /// Hands a batch to this destination: retained and queued, or counted as dropped when the queue is full.
+    /// Hands a batch to this destination: retained and queued; spooled when the queue is full; or counted as
+    /// dropped when there is no room in either.
     /// </summary>
-    public bool Offer(Batch batch) => Queue.TryReserve(batch.Points) ? Commit(batch) : Drop(batch, DropReason.QueueFull);
+    public bool Offer(Batch batch)
+    {
+        if (Queue.TryReserve(batch.Points))
+            return Commit(batch);
+        return TrySpool(batch) || Drop(batch, Spool is null ? DropReason.QueueFull : DropReason.SpoolFull);
+    }
+
+    /// <summary>Writes the batch to the spool instead of the queue; false without a spool, or when it is full.</summary>
+    internal bool TrySpool(Batch batch)
+    {
+        if (Spool is null || _closed || Spool.TryAppend(batch.Data, batch.Points) != SpoolAppend.Appended)
+            return false;
+        Counters.AddRouted(batch.Points);
+        Counters.AddSpooled(batch.Points);
+        return true;
+    }
 
     /// <summary>Queues a batch whose room was reserved with <c>Queue.TryReserve</c>.</summary>
     internal bool Commit(Batch batch)

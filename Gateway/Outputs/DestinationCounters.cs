@@ -11,48 +11,59 @@ public enum DropReason
 
     /// <summary>The destination was removed with points still queued.</summary>
     DestinationRemoved,
+
+    /// <summary>The queue was full and so was the spool (-spool-max-size), or the disk refused the write.</summary>
+    SpoolFull,
+
+    /// <summary>A spooled record could not be read back (damaged on disk): never replayed.</summary>
+    SpoolCorrupt,
 }
 
 /// <summary>
-/// One destination's point accounting: routed = delivered + dropped (by reason) + queued, where queued
-/// covers points waiting in the queue and points being written.
+/// One destination's point accounting: routed = delivered + dropped (by reason) + queued + spooled pending,
+/// where queued covers points waiting in the queue and points being written, and spooled pending the points
+/// in the spool not yet delivered (delivered ones count as delivered; unreadable ones as spool_corrupt).
 /// </summary>
 public sealed class DestinationCounters
 {
-    private long _routed, _delivered, _queueFull, _shutdownTimeout, _removed;
+    private readonly long[] _dropped = new long[DropReasonCount];
+    private long _routed, _delivered, _spooled, _unspooled;
+
+    private const int DropReasonCount = (int)DropReason.SpoolCorrupt + 1;
 
     public long Routed => Volatile.Read(ref _routed);
 
     public long Delivered => Volatile.Read(ref _delivered);
 
-    public long Queued => Routed - Delivered - DroppedTotal;
+    public long Queued => Routed - Delivered - DroppedTotal - SpoolPending;
 
-    public long DroppedTotal => Dropped(DropReason.QueueFull) + Dropped(DropReason.ShutdownTimeout) + Dropped(DropReason.DestinationRemoved);
+    /// <summary>Points written to the spool, in all (also those found there at start).</summary>
+    public long Spooled => Volatile.Read(ref _spooled);
 
-    public long Dropped(DropReason reason) => reason switch
+    /// <summary>Points in the spool that have not left it (delivered, or dropped as unreadable).</summary>
+    public long SpoolPending => Spooled - Volatile.Read(ref _unspooled);
+
+    public long DroppedTotal
     {
-        DropReason.QueueFull => Volatile.Read(ref _queueFull),
-        DropReason.ShutdownTimeout => Volatile.Read(ref _shutdownTimeout),
-        _ => Volatile.Read(ref _removed),
-    };
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < _dropped.Length; i++)
+                total += Volatile.Read(ref _dropped[i]);
+            return total;
+        }
+    }
 
-    internal void AddRouted(int points) => Interlocked.Add(ref _routed, points);
+    public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
+
+    internal void AddRouted(long points) => Interlocked.Add(ref _routed, points);
 
     internal void AddDelivered(long points) => Interlocked.Add(ref _delivered, points);
 
-    internal void AddDropped(DropReason reason, long points)
-    {
-        switch (reason)
-        {
-            case DropReason.QueueFull:
-                Interlocked.Add(ref _queueFull, points);
-                break;
-            case DropReason.ShutdownTimeout:
-                Interlocked.Add(ref _shutdownTimeout, points);
-                break;
-            default:
-                Interlocked.Add(ref _removed, points);
-                break;
-        }
-    }
+    internal void AddDropped(DropReason reason, long points) => Interlocked.Add(ref _dropped[(int)reason], points);
+
+    internal void AddSpooled(long points) => Interlocked.Add(ref _spooled, points);
+
+    /// <summary>Points that left the spool; delivered or dropped is counted separately.</summary>
+    internal void AddUnspooled(long points) => Interlocked.Add(ref _unspooled, points);
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Routing;
+using Polymur.Gateway.Spool;
 
 namespace Polymur.Gateway.Outputs;
 
@@ -19,13 +20,15 @@ public sealed partial class DestinationSet
     private readonly WriterOptions _writerOptions;
     private readonly ILogger<DestinationSet> _log;
     private readonly ILoggerFactory _loggers;
+    private readonly SpoolSet? _spools;
     private RoutingTable _table = RoutingTable.Empty;
     private bool _started;
     private Timer? _dropReporter;
     private readonly Dictionary<Destination, long> _reportedDrops = [];
 
-    private DestinationSet(GatewayOptions options, WriterOptions writerOptions, ILoggerFactory loggers)
+    private DestinationSet(GatewayOptions options, WriterOptions writerOptions, ILoggerFactory loggers, SpoolSet? spools)
     {
+        _spools = spools;
         _distribution = options.Distribution;
         _queueCapacity = options.OutgoingQueueCap;
         _writerOptions = writerOptions;
@@ -38,9 +41,10 @@ public sealed partial class DestinationSet
     public ImmutableArray<Destination> Current => Table.Destinations;
 
     /// <summary>The destinations -destinations names, or stdout alone with -console-out.</summary>
-    internal static DestinationSet Create(GatewayOptions options, WriterOptions writerOptions, Stream stdout, ILoggerFactory loggers)
+    /// <param name="spools">Each destination's spool (opened, and what it holds recovered, as it is added); null for none.</param>
+    internal static DestinationSet Create(GatewayOptions options, WriterOptions writerOptions, Stream stdout, ILoggerFactory loggers, SpoolSet? spools = null)
     {
-        var set = new DestinationSet(options, writerOptions, loggers);
+        var set = new DestinationSet(options, writerOptions, loggers, spools);
         if (options.ConsoleOut)
         {
             var console = new Destination("console", options.OutgoingQueueCap);
@@ -88,7 +92,8 @@ public sealed partial class DestinationSet
 
     /// <summary>
     /// Removes a destination: it gets no new batch from now on, its writer delivers what it holds for up to
-    /// <paramref name="drainTimeout"/>, and the rest is dropped and counted as destination_removed.
+    /// <paramref name="drainTimeout"/>, and the rest goes to its spool, or without one is dropped and counted as
+    /// destination_removed. A spool's files are kept.
     /// </summary>
     public async Task<Destination?> RemoveAsync(string name, TimeSpan drainTimeout)
     {
@@ -103,6 +108,7 @@ public sealed partial class DestinationSet
             Rebuild();
         }
         await writer.StopAsync(drainTimeout, DropReason.DestinationRemoved);
+        _spools?.Close(name);
         LogRemoved(name, writer.Destination.Counters.Delivered, writer.Destination.Counters.Dropped(DropReason.DestinationRemoved));
         return writer.Destination;
     }
@@ -121,7 +127,15 @@ public sealed partial class DestinationSet
 
     private DestinationWriter AddMember(DestinationAddress address)
     {
-        var destination = new Destination(address.Name, _queueCapacity);
+        var spool = _spools?.Open(address.Name);
+        var destination = new Destination(address.Name, _queueCapacity) { Spool = spool };
+        if (spool is not null)
+        {
+            // Points found in the spool from a previous run are routed to it in this one: the identity holds.
+            long found = spool.Counters.PendingPoints;
+            destination.Counters.AddRouted(found);
+            destination.Counters.AddSpooled(found);
+        }
         var writer = new DestinationWriter(destination, new TcpTransport(address, _writerOptions.DialTimeout), _writerOptions, _loggers.CreateLogger<DestinationWriter>());
         _members.Add((address, writer));
         return writer;

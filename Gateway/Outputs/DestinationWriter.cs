@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Polymur.Gateway.Spool;
 
 namespace Polymur.Gateway.Outputs;
 
@@ -9,6 +10,9 @@ namespace Polymur.Gateway.Outputs;
 /// lines the kernel took whole count as delivered and the rest, from the first line it did not take
 /// whole, is sent again on the next connection: no line is sent twice or cut in half by the gateway.
 /// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines.
+/// With a spool, a connected writer also replays spooled records, oldest first, beside the live queue and at
+/// most at -spool-replay-rate; a record is acknowledged to the spool once all its lines were taken. What is
+/// still queued when the writer stops goes to the spool instead of being dropped.
 /// </summary>
 internal sealed partial class DestinationWriter
 {
@@ -27,6 +31,8 @@ internal sealed partial class DestinationWriter
     private volatile IOutputConnection? _connection;
     private DropReason _reasonForRest = DropReason.ShutdownTimeout;
     private Task _run = Task.CompletedTask;
+    private readonly ReplayLimiter? _replay;
+    private readonly Timer? _replayWake;
 
     public DestinationWriter(Destination destination, IOutputTransport transport, WriterOptions options, ILogger log)
     {
@@ -34,6 +40,11 @@ internal sealed partial class DestinationWriter
         _transport = transport;
         _log = log;
         _backoff = new Backoff(options.ReconnectInitial, options.ReconnectMax);
+        if (destination.Spool is not null)
+        {
+            _replay = new ReplayLimiter(options.ReplayRate);
+            _replayWake = new Timer(static q => ((DestinationQueue)q!).Wake(), destination.Queue, Timeout.Infinite, Timeout.Infinite);
+        }
         _abort.Token.Register(() =>
         {
             _connection?.Abort();
@@ -110,10 +121,11 @@ internal sealed partial class DestinationWriter
                         LogReconnected(_destination.Name, failedAttempts, Stopwatch.GetElapsedTime(downSince).TotalSeconds);
                     failedAttempts = 0;
                 }
-                if (_pending.Count == 0 && !Gather(queue))
+                if (_pending.Count == 0 && !Gather(queue) & !GatherReplay())
                 {
                     if (_completing)
                         break;
+                    ArmReplayWake();
                     await queue.WaitAsync();
                     continue;
                 }
@@ -143,12 +155,49 @@ internal sealed partial class DestinationWriter
         }
         finally
         {
+            _replayWake?.Dispose();
             if (_connection is not null)
                 await DropConnectionAsync();
             long dropped = DropAll();
             if (dropped > 0)
                 LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
         }
+    }
+
+    // Spooled records ride along with live batches, within the gather's limits and the replay rate, and only
+    // while connected: a down destination's spool only grows.
+    private bool GatherReplay()
+    {
+        var spool = _destination.Spool;
+        if (spool is null || _connection is null || _completing)
+            return false;
+        long bytes = 0;
+        foreach (var p in _pending)
+            bytes += p.Data.Count;
+        bool any = false;
+        while (_pending.Count < MaxGatherBatches && bytes < MaxGatherBytes && _replay!.CanTake())
+        {
+            var record = spool.Take(out long unreadable);
+            if (unreadable > 0)
+            {
+                _destination.Counters.AddDropped(DropReason.SpoolCorrupt, unreadable);
+                _destination.Counters.AddUnspooled(unreadable);
+            }
+            if (record is null)
+                break;
+            _replay.Took(record.Points);
+            _pending.Add(new Pending(new Batch(record.Lines, record.Lines.Length, record.Points), record));
+            bytes += record.Lines.Length;
+            any = true;
+        }
+        return any;
+    }
+
+    // With records left in the spool and the rate spent, wake up when the next one may go.
+    private void ArmReplayWake()
+    {
+        if (_replayWake is not null && _connection is not null && _destination.Spool!.HasPending)
+            _replayWake.Change(Math.Max(1, (int)Math.Ceiling(_replay!.Wait().TotalMilliseconds)), Timeout.Infinite);
     }
 
     private bool Gather(DestinationQueue queue)
@@ -167,11 +216,26 @@ internal sealed partial class DestinationWriter
         long points = 0;
         foreach (var p in _pending)
         {
+            if (p.Replayed is not null)
+            {
+                Replayed(p, p.PointsLeft);
+                continue;
+            }
             points += p.PointsLeft;
             p.Batch.Release();
         }
         _pending.Clear();
         Delivered(points);
+    }
+
+    // A spooled record's lines were taken (all of them when it is done): they count as delivered, they leave
+    // the spool's pending count, and a done record is acknowledged so its file can go.
+    private void Replayed(Pending p, long points)
+    {
+        _destination.Counters.AddDelivered(points);
+        _destination.Counters.AddUnspooled(points);
+        if (points == p.PointsLeft)
+            _destination.Spool!.Acknowledge(p.Replayed!);
     }
 
     // The kernel took bytesSent bytes of the gather: whole lines among them are delivered; the gather
@@ -186,8 +250,13 @@ internal sealed partial class DestinationWriter
             if (bytesSent >= p.Data.Count)
             {
                 bytesSent -= p.Data.Count;
-                points += p.PointsLeft;
-                p.Batch.Release();
+                if (p.Replayed is not null)
+                    Replayed(p, p.PointsLeft);
+                else
+                {
+                    points += p.PointsLeft;
+                    p.Batch.Release();
+                }
                 continue;
             }
             var taken = p.Data.AsSpan(0, (int)bytesSent);
@@ -195,7 +264,10 @@ internal sealed partial class DestinationWriter
             if (lastLf >= 0)
             {
                 int lines = taken[..(lastLf + 1)].Count((byte)'\n');
-                points += lines;
+                if (p.Replayed is not null)
+                    Replayed(p, lines);
+                else
+                    points += lines;
                 _pending[done] = p.Advance(lastLf + 1, lines);
             }
             break;
@@ -210,20 +282,31 @@ internal sealed partial class DestinationWriter
         _destination.Queue.Complete(points);
     }
 
+    /// <summary>
+    /// What is left when the writer stops: spooled when there is a spool with room (replayed at the next start),
+    /// else dropped and counted under the stop's reason. Replayed records not yet delivered stay in the spool.
+    /// </summary>
     private long DropAll()
     {
         var queue = _destination.Queue;
         while (queue.TryDequeue(out var batch))
             _pending.Add(new Pending(batch));
-        long dropped = 0;
+        long dropped = 0, left = 0;
+        var spool = _destination.Spool;
         foreach (var p in _pending)
         {
-            dropped += p.PointsLeft;
+            if (p.Replayed is not null)
+                continue;
+            left += p.PointsLeft;
+            if (spool is not null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
+                _destination.Counters.AddSpooled(p.PointsLeft);
+            else
+                dropped += p.PointsLeft;
             p.Batch.Release();
         }
         _pending.Clear();
         _destination.Counters.AddDropped(_reasonForRest, dropped);
-        queue.Complete(dropped);
+        queue.Complete(left);
         return dropped;
     }
 
@@ -237,11 +320,14 @@ internal sealed partial class DestinationWriter
             await connection.DisposeAsync();
     }
 
-    /// <summary>A batch being written, from <see cref="Offset"/> on, with <see cref="PointsLeft"/> lines not yet delivered.</summary>
-    private readonly record struct Pending(Batch Batch, int Offset, int PointsLeft)
+    /// <summary>
+    /// A batch being written, from <see cref="Offset"/> on, with <see cref="PointsLeft"/> lines not yet delivered;
+    /// <see cref="Replayed"/> is the spool record it came from, if it came from the spool.
+    /// </summary>
+    private readonly record struct Pending(Batch Batch, int Offset, int PointsLeft, SpooledRecord? Replayed = null)
     {
-        public Pending(Batch batch)
-            : this(batch, 0, batch.Points)
+        public Pending(Batch batch, SpooledRecord? replayed = null)
+            : this(batch, 0, batch.Points, replayed)
         {
         }
 
@@ -257,4 +343,7 @@ internal sealed record WriterOptions
     public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan ReconnectInitial { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>-spool-replay-rate: spooled points per second a connected writer sends beside live data.</summary>
+    public int ReplayRate { get; init; } = 100_000;
 }

@@ -35,6 +35,11 @@ public static class PrometheusText
                 dropped.Sample(count, ("destination", d.Name), ("reason", reason));
         w.PerDestination(s, "polymur_gateway_points_queued", "gauge", "Points queued or being written, per destination.", d => d.Queued);
         w.PerDestination(s, "polymur_gateway_queue_capacity_points", "gauge", "A destination queue's capacity (-outgoing-queue-cap).", d => d.QueueCapacity);
+        w.PerDestination(s, "polymur_gateway_points_spooled_total", "counter", "Points written to the destination's spool (-spool-dir).", d => d.Spooled);
+        w.PerDestination(s, "polymur_gateway_spool_pending_points", "gauge", "Points in the destination's spool not yet delivered.", d => d.SpoolPending);
+        w.PerDestination(s, "polymur_gateway_spool_bytes", "gauge", "Disk the destination's spool takes.", d => d.SpoolBytes);
+        w.PerDestination(s, "polymur_gateway_spool_files", "gauge", "Segment files in the destination's spool.", d => d.SpoolFiles);
+        w.PerDestination(s, "polymur_gateway_spool_oldest_age_seconds", "gauge", "Age of the oldest point in the destination's spool (0 when empty).", d => d.SpoolOldestSeconds ?? 0);
         w.PerDestination(s, "polymur_gateway_destination_connected", "gauge", "1 while the destination's connection is open.", d => d.Connected ? 1 : 0);
 
         w.Family("polymur_gateway_inflight_batches", "gauge", "Accepted batches held in memory.").Sample(s.IncomingQueue.CurrentSize);
@@ -44,6 +49,12 @@ public static class PrometheusText
 
         w.Family("polymur_gateway_batch_memory_bytes", "gauge", "Batch buffers in use: inflating, queued or being written.").Sample(s.Buffers.InUseBytes);
         w.Family("polymur_gateway_batch_memory_limit_bytes", "gauge", "-max-batch-memory.").Sample(s.Buffers.InUseLimitBytes);
+        if (s.Spool is { } spool)
+        {
+            w.Family("polymur_gateway_spool_used_bytes", "gauge", "Disk all spools take, orphans included.").Sample(spool.UsedBytes);
+            w.Family("polymur_gateway_spool_limit_bytes", "gauge", "-spool-max-size.").Sample(spool.LimitBytes);
+            w.Family("polymur_gateway_spool_orphans", "gauge", "Spools kept for destinations no longer configured.").Sample(spool.Orphans.Length);
+        }
         w.Family("polymur_gateway_connections", "gauge", "Ingest connections open.").Sample(s.Connections.Open);
         w.Family("polymur_gateway_connections_limit", "gauge", "-max-connections.").Sample(s.Connections.Limit);
         w.Family("polymur_gateway_connections_closed_total", "counter", "Ingest connections the gateway closed, by reason.")

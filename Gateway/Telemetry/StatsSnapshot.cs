@@ -15,6 +15,7 @@ public sealed record StatsSnapshot(
     KeyStats Keys,
     BufferStats Buffers,
     ConnectionStats Connections,
+    SpoolStats? Spool,
     RuntimeStats Runtime);
 
 public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> BatchesRefused, long LinesReceived, long LinesInvalid, long LinesTooLong, long SelfMetricLines);
@@ -22,7 +23,10 @@ public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> 
 /// <summary>Totals over every destination: routed = delivered + dropped + queued.</summary>
 public sealed record PointTotals(long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued);
 
-public sealed record DestinationStats(string Name, bool Connected, long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued, long QueueCapacity);
+public sealed record DestinationStats(string Name, bool Connected, long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued, long QueueCapacity, long Spooled, long SpoolPending, long SpoolBytes, long SpoolFiles, double? SpoolOldestSeconds);
+
+/// <summary>The spools together (-spool-dir): the disk they take against -spool-max-size, and those kept for destinations no longer configured.</summary>
+public sealed record SpoolStats(long UsedBytes, long LimitBytes, Spool.OrphanSpool[] Orphans);
 
 public sealed record QueueStats(long CurrentSize, long Limit);
 
@@ -54,7 +58,7 @@ public sealed record RuntimeStats(
 /// Takes snapshots of the running gateway's counters. A figure the kernel must supply (threads, CPU time, RSS)
 /// reads as -1 when it cannot, for example once file descriptors run out: telemetry never takes the process down.
 /// </summary>
-public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections)
+public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections, Func<SpoolStats?> spool)
 {
     private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -63,14 +67,24 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
 
     public StatsSnapshot Take()
     {
-        var perDestination = destinations.Current.Select(d => new DestinationStats(
-            d.Name,
-            d.Connected,
-            d.Counters.Routed,
-            d.Counters.Delivered,
-            DropsOf(d.Counters),
-            d.Counters.Queued,
-            d.Queue.CapacityPoints)).ToArray();
+        long nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var perDestination = destinations.Current.Select(d =>
+        {
+            var spooled = d.Spool?.Counters;
+            return new DestinationStats(
+                d.Name,
+                d.Connected,
+                d.Counters.Routed,
+                d.Counters.Delivered,
+                DropsOf(d.Counters),
+                d.Counters.Queued,
+                d.Queue.CapacityPoints,
+                d.Counters.Spooled,
+                d.Counters.SpoolPending,
+                spooled?.Bytes ?? 0,
+                spooled?.Files ?? 0,
+                spooled?.OldestCreatedUnixMs is long oldest ? (nowMs - oldest) / 1000.0 : null);
+        }).ToArray();
         var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));
         var key = keys();
         var gc = GC.GetGCMemoryInfo();
@@ -90,6 +104,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
             new KeyStats(key.Source, key.Keys, key.Reachable, key.LastSync, key.LastError),
             new BufferStats(buffers.InUseBytes, batchMemoryLimit, buffers.RetainedBytes, buffers.MaxRetainedBytes, buffers.Allocations),
             connections(),
+            spool(),
             new RuntimeStats(
                 (long)OrMinusOne(static () => Environment.WorkingSet),
                 gc.HeapSizeBytes,
@@ -136,12 +151,14 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
 /// <summary>The names drop reasons have in /stats, /metrics and self-metrics.</summary>
 public static class DropReasons
 {
-    public static readonly DropReason[] All = [DropReason.QueueFull, DropReason.ShutdownTimeout, DropReason.DestinationRemoved];
+    public static readonly DropReason[] All = [DropReason.QueueFull, DropReason.ShutdownTimeout, DropReason.DestinationRemoved, DropReason.SpoolFull, DropReason.SpoolCorrupt];
 
     public static string Name(DropReason reason) => reason switch
     {
         DropReason.QueueFull => "queue_full",
         DropReason.ShutdownTimeout => "shutdown_timeout",
-        _ => "destination_removed",
+        DropReason.DestinationRemoved => "destination_removed",
+        DropReason.SpoolFull => "spool_full",
+        _ => "spool_corrupt",
     };
 }

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Spool;
+
+/// <summary>With -spool-dir, what a destination's queue cannot take is written to disk and replayed once it is back.</summary>
+public class SpoolDeliveryTests
+{
+    private static string NewSpoolDir() => Directory.CreateTempSubdirectory("pgw-spooldelivery-").FullName;
+
+    private static async Task WaitUntil(Func<bool> done, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        while (!done() && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+    }
+
+    private static async Task AssertIdentity(Destination d)
+    {
+        var c = d.Counters;
+        await Assert.That(c.Routed).IsEqualTo(c.Delivered + c.DroppedTotal + c.Queued + c.SpoolPending);
+    }
+
+    [Test]
+    public async Task A_down_destination_loses_nothing_past_its_queue_and_gets_everything_once_back()
+    {
+        var reserved = TcpSink.Start();
+        int port = reserved.Port;
+        await reserved.DisposeAsync();
+        string spoolDir = NewSpoolDir();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", port, null)],
+            OutgoingQueueCap = 1000,
+            SpoolDir = spoolDir,
+        });
+        using var client = gw.Client();
+        var destination = gw.App.Destinations.Current[0];
+        await WaitUntil(() => destination.Down);
+
+        for (int i = 0; i < 20; i++)
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"down.b{i}", 500))).Status).IsEqualTo(200);
+        long spooledWhileDown = destination.Counters.SpoolPending;
+        await AssertIdentity(destination);
+
+        await using var sink = TcpSink.Start(port);
+        await WaitUntil(() => destination.Counters.Delivered == 10_000);
+        var got = await sink.SettleAsync();
+
+        await Assert.That(spooledWhileDown).IsGreaterThanOrEqualTo(10_000 - 1500);
+        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
+        await Assert.That(got.Count).IsEqualTo(10_000);
+        await Assert.That(got.ToHashSet().Count).IsEqualTo(10_000);
+        await Assert.That(destination.Counters.SpoolPending).IsEqualTo(0);
+        await Assert.That(Directory.GetFiles(spoolDir, "*.spool", SearchOption.AllDirectories)).IsEmpty();
+        await AssertIdentity(destination);
+    }
+
+    [Test]
+    public async Task A_slow_destination_makes_no_request_wait_or_get_503_while_the_spool_has_room()
+    {
+        await using var stalled = new StalledSink();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            OutgoingQueueCap = 5000,
+            QueueWait = TimeSpan.FromSeconds(5),
+            SpoolDir = NewSpoolDir(),
+        });
+        using var client = gw.Client();
+        var destination = gw.App.Destinations.Current[0];
+
+        var watch = Stopwatch.StartNew();
+        for (int i = 0; i < 60; i++)
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"slow.b{i}", 5000))).Status).IsEqualTo(200);
+        Console.WriteLine($"60 batches to a stalled destination with a spool: {watch.Elapsed.TotalSeconds:0.00} s; {destination.Counters.SpoolPending} points spooled");
+
+        await Assert.That(destination.Connected).IsTrue();
+        await Assert.That(destination.Counters.SpoolPending).IsGreaterThan(0);
+        await Assert.That(watch.Elapsed).IsLessThan(TimeSpan.FromSeconds(5)); // never one -queue-wait
+        stalled.Resume();
+        await WaitUntil(() => stalled.Lines == 300_000, 60);
+        await Assert.That(stalled.Lines).IsEqualTo(300_000);
+        await AssertIdentity(destination);
+    }
+
+    [Test]
+    public async Task Replay_keeps_to_its_rate_and_live_lines_flow_beside_it()
+    {
+        var reserved = TcpSink.Start();
+        int port = reserved.Port;
+        await reserved.DisposeAsync();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", port, null)],
+            OutgoingQueueCap = 100,
+            SpoolDir = NewSpoolDir(),
+            SpoolReplayRate = 5000,
+        });
+        using var client = gw.Client();
+        var destination = gw.App.Destinations.Current[0];
+        await WaitUntil(() => destination.Down);
+        for (int i = 0; i < 30; i++)
+            await client.IngestAsync("123", ProxyClient.Lines($"backlog.b{i}", 1000));
+        long backlog = destination.Counters.SpoolPending;
+
+        await using var sink = TcpSink.Start(port);
+        var watch = Stopwatch.StartNew();
+        await WaitUntil(() => destination.Connected);
+        // Live batches while the backlog replays: each is delivered without waiting for the backlog.
+        for (int i = 0; i < 5; i++)
+        {
+            await client.IngestAsync("123", ProxyClient.Lines($"live.b{i}", 100));
+            await Task.Delay(200);
+        }
+        int liveSeen = sink.Lines.Count(l => l.StartsWith("live.", StringComparison.Ordinal));
+        long pendingWhenLiveDone = destination.Counters.SpoolPending;
+        await WaitUntil(() => destination.Counters.SpoolPending == 0, 60);
+        double seconds = watch.Elapsed.TotalSeconds;
+        double rate = backlog / seconds;
+        Console.WriteLine($"replay: {backlog} spooled points in {seconds:0.0} s = {rate:0} points/s against a limit of 5000 (live lines delivered meanwhile: {liveSeen})");
+
+        await Assert.That(liveSeen).IsEqualTo(500);
+        await Assert.That(pendingWhenLiveDone).IsGreaterThan(0);
+        await Assert.That(rate).IsLessThan(5000 * 1.3);
+        await Assert.That((await sink.SettleAsync()).Count).IsEqualTo(30_500);
+    }
+
+    [Test]
+    public async Task A_full_spool_counts_what_a_down_destination_cannot_take_as_spool_full()
+    {
+        var reserved = TcpSink.Start();
+        int port = reserved.Port;
+        await reserved.DisposeAsync();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", port, null)],
+            OutgoingQueueCap = 100,
+            SpoolDir = NewSpoolDir(),
+            SpoolMaxSize = 64 << 10,
+        });
+        using var client = gw.Client();
+        var destination = gw.App.Destinations.Current[0];
+        await WaitUntil(() => destination.Down);
+
+        for (int i = 0; i < 40; i++)
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"full.b{i}", 1000))).Status).IsEqualTo(200);
+
+        await Assert.That(destination.Counters.Dropped(DropReason.SpoolFull)).IsGreaterThan(0);
+        await Assert.That(destination.Counters.SpoolPending).IsGreaterThan(0);
+        await Assert.That(gw.App.Spools!.Budget.UsedBytes).IsLessThanOrEqualTo(64 << 10);
+        await AssertIdentity(destination);
+    }
+}
