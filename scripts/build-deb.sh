@@ -16,6 +16,9 @@ install -m0755 "$bin" "$root/usr/bin/polymur-gateway"
 ln -s polymur-gateway "$root/usr/bin/pgw-key"          # the binary runs the key tool when called pgw-key
 install -m0644 "$src/polymur-gateway.service" "$root/lib/systemd/system/polymur-gateway.service"
 "$bin" --env-file > "$root/etc/default/polymur-gateway"  # generated from the flag table: cannot drift from -h
+# The spool is on where the package gives it a place: the unit's StateDirectory.
+sed -i 's|^#POLYMUR_GW_SPOOL_DIR=$|POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway|' "$root/etc/default/polymur-gateway"
+grep -q '^POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway$' "$root/etc/default/polymur-gateway"
 chmod 0644 "$root/etc/default/polymur-gateway"
 install -m0644 "$src/copyright" "$root/usr/share/doc/polymur-gateway/copyright"
 sed "s/@VERSION@/$version/" "$src/changelog" | gzip -9n > "$root/usr/share/doc/polymur-gateway/changelog.gz"

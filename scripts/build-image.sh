@@ -27,6 +27,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 install -d -m0755 "$stage/lib/x86_64-linux-gnu" "$stage/lib64" "$stage/etc/ssl/certs" "$stage/usr/share/doc"
 install -d -m1777 "$stage/tmp"
+install -d -m0700 -o 65532 -g 65532 "$stage/var/lib/polymur-gateway"   # the spool volume, the non-root user's
 install -m0755 "$bin" "$stage/polymur-gateway"
 for lib in ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libssl.so.3 libcrypto.so.3; do
   cp -L "/lib/x86_64-linux-gnu/$lib" "$stage/lib/x86_64-linux-gnu/$lib"
@@ -46,6 +47,7 @@ b copy "$ctr" "$stage/" / >/dev/null
 b config --user 65532:65532 --workingdir / \
   --env POLYMUR_GW_LISTEN_HTTP_PORT=8080 --env POLYMUR_GW_LISTEN_HTTPS_PORT=8443 \
   --env POLYMUR_GW_STAT_ADDR=0.0.0.0:2020 --env POLYMUR_GW_API_ADDR=127.0.0.1:2030 \
+  --env POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway --volume /var/lib/polymur-gateway \
   --port 8080 --port 8443 --port 2020 --entrypoint '["/polymur-gateway"]' --cmd '' \
   --label org.opencontainers.image.title=polymur-gateway --label "org.opencontainers.image.version=$version" "$ctr"
 b commit --quiet "$ctr" "$tag" >/dev/null

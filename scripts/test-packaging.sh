@@ -28,7 +28,8 @@ check "dpkg -i installs" dpkg -i "$deb"
 check "systemd-analyze verify accepts the installed unit" systemd-analyze verify /lib/systemd/system/polymur-gateway.service
 check "system user polymur exists, no shell, no home" sh -c 'getent passwd polymur | grep -q ":/nonexistent:/usr/sbin/nologin$" && [ ! -e /nonexistent ] && getent group polymur'
 check "env file is a conffile, root:polymur 0640" sh -c 'dpkg-query -W -f="\${Conffiles}" polymur-gateway | grep -q /etc/default/polymur-gateway && [ "$(stat -c %U:%G:%a /etc/default/polymur-gateway)" = root:polymur:640 ]'
-check "env file documents every variable -h lists" sh -c 'for v in $(/usr/bin/polymur-gateway -h | grep -oE "POLYMUR_GW_[A-Z_]+" | sort -u) CONSUL_HTTP_ADDR CONSUL_HTTP_TOKEN; do grep -q "^#$v=" /etc/default/polymur-gateway || { echo "missing $v"; exit 1; }; done'
+check "env file documents every variable -h lists" sh -c 'for v in $(/usr/bin/polymur-gateway -h | grep -oE "POLYMUR_GW_[A-Z_]+" | sort -u) CONSUL_HTTP_ADDR CONSUL_HTTP_TOKEN; do grep -qE "^#?$v=" /etc/default/polymur-gateway || { echo "missing $v"; exit 1; }; done'
+check "the spool is on: /var/lib/polymur-gateway, polymur's, 0700, set in the env file" sh -c '[ "$(stat -c %U:%G:%a /var/lib/polymur-gateway)" = polymur:polymur:700 ] && grep -q "^POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway$" /etc/default/polymur-gateway && grep -q "^StateDirectory=polymur-gateway$" /lib/systemd/system/polymur-gateway.service'
 check "pgw-key dispatches to the key tool" sh -c '/usr/bin/pgw-key 2>&1 | grep -q "^Usage: pgw-key <command>"'
 
 # An operator's settings in the env file; run as the polymur user, as the unit does.
@@ -68,7 +69,7 @@ kill -TERM $mdwe 2>/dev/null; wait $mdwe
 check "dpkg -r removes the binary and unit, keeps the conffile" dpkg -r polymur-gateway
 check "after remove: no binary, no unit, env file kept" sh -c '[ ! -e /usr/bin/polymur-gateway ] && [ ! -e /usr/bin/pgw-key ] && [ ! -e /lib/systemd/system/polymur-gateway.service ] && [ -e /etc/default/polymur-gateway ]'
 check "dpkg -P purges" dpkg -P polymur-gateway
-check "after purge: nothing left (files, user, group, conffile)" sh -c '! getent passwd polymur && ! getent group polymur && [ ! -e /etc/default/polymur-gateway ] && [ ! -e /usr/share/doc/polymur-gateway ] && ! dpkg-query -W polymur-gateway 2>/dev/null | grep -q .'
+check "after purge: nothing left (files, user, group, conffile)" sh -c '! getent passwd polymur && ! getent group polymur && [ ! -e /etc/default/polymur-gateway ] && [ ! -e /var/lib/polymur-gateway ] && [ ! -e /usr/share/doc/polymur-gateway ] && ! dpkg-query -W polymur-gateway 2>/dev/null | grep -q .'
 
 echo "packaging checks: $pass ok, $fail failed"
 [ "$fail" = 0 ]
