@@ -154,3 +154,45 @@ public class SpoolDeliveryTests
         await AssertIdentity(destination);
     }
 }
+
+/// <summary>Spools outliving their destination: kept, reported, and replayed when it comes back.</summary>
+public class SpoolOrphanTests
+{
+    [Test]
+    public async Task A_removed_destination_keeps_its_spool_an_orphan_is_reported_and_adding_it_back_replays()
+    {
+        var reserved = TcpSink.Start();
+        int port = reserved.Port;
+        await reserved.DisposeAsync();
+        string spoolDir = Directory.CreateTempSubdirectory("pgw-orphan-").FullName;
+        var address = new DestinationAddress("127.0.0.1", port, null);
+        await using var keep = TcpSink.Start();
+        await using (var gw = await TestGateway.StartAsync([keep], o => o with { Destinations = [.. o.Destinations, address], OutgoingQueueCap = 100, SpoolDir = spoolDir }))
+        {
+            var gone = gw.App.Destinations.Current.Single(d => d.Name == address.Name);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!gone.Down && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            using var client = gw.Client();
+            for (int i = 0; i < 5; i++)
+                await client.IngestAsync("123", ProxyClient.Lines($"orphan.b{i}", 1000));
+            using var admin = gw.AdminClient();
+            await Assert.That((await admin.DeleteAsync($"/destinations/{address.Name}")).StatusCode).IsEqualTo(System.Net.HttpStatusCode.OK);
+            await Assert.That(gone.Counters.DroppedTotal).IsEqualTo(0);
+        }
+        await Assert.That(Directory.GetFiles(spoolDir, "*.spool", SearchOption.AllDirectories)).IsNotEmpty();
+
+        await using var restarted = await TestGateway.StartAsync([keep], o => o with { SpoolDir = spoolDir });
+        using var stats = restarted.StatsClient();
+        string json = await stats.GetStringAsync("/stats");
+        await Assert.That(restarted.Logs.All).Contains($"Spool of {address.Name} is kept but not replayed");
+        await Assert.That(json).Contains($"\"destination\": \"{address.Name}\"");
+
+        await using var back = TcpSink.Start(port);
+        using var api = restarted.AdminClient();
+        var add = await api.PostAsync("/destinations", new StringContent($"{{\"address\":\"{address.Name}\"}}", System.Text.Encoding.UTF8, "application/json"));
+        await Assert.That(add.StatusCode).IsEqualTo(System.Net.HttpStatusCode.Created);
+        await Assert.That(await back.WaitForAsync(5000, TimeSpan.FromSeconds(20))).IsTrue();
+        await Assert.That((await back.SettleAsync()).ToHashSet().Count).IsEqualTo(5000);
+    }
+}
