@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Polymur.Gateway.Spool;
 
@@ -18,7 +20,7 @@ internal enum SpoolAppend
 internal sealed record SpooledRecord(long Sequence, int Index, byte[] Lines, int Points, long CreatedUnixMs);
 
 /// <summary>What one spool holds and has done, for /stats, /metrics and the admin API.</summary>
-internal readonly record struct SpoolCounters(long Files, long Bytes, long PendingPoints, long SpooledPoints, long ReplayedPoints, long CorruptPoints, long DamagedBytes, long? OldestCreatedUnixMs);
+internal readonly record struct SpoolCounters(long Files, long Bytes, long PendingPoints, long SpooledPoints, long ReplayedPoints, long CorruptPoints, long DamagedBytes, long WriteFailures, long? OldestCreatedUnixMs);
 
 /// <summary>
 /// One destination's spool: a directory of segment files. Request threads append whole batches (under a lock:
@@ -28,9 +30,11 @@ internal readonly record struct SpoolCounters(long Files, long Bytes, long Pendi
 /// What was taken but not acknowledged when the process stops is replayed at the next start: delivery is at
 /// least once.
 /// </summary>
-internal sealed class DestinationSpool : IDisposable
+internal sealed partial class DestinationSpool : IDisposable
 {
     private readonly object _lock = new();
+    private readonly ILogger _log;
+    private readonly string _destination;
     private readonly string _directory;
     private readonly SpoolBudget _budget;
     private readonly SpoolSettings _settings;
@@ -39,11 +43,14 @@ internal sealed class DestinationSpool : IDisposable
     private long _nextSequence = 1;
     private long _lastSync = Stopwatch.GetTimestamp();
     private bool _dirty;
-    private long _spooled, _replayed, _corruptPoints, _damagedBytes, _failedUntil;
+    private long _spooled, _replayed, _corruptPoints, _damagedBytes, _failedUntil, _failures;
+    private bool _failing;
 
-    private DestinationSpool(string directory, SpoolBudget budget, SpoolSettings settings)
+    private DestinationSpool(string directory, string destination, SpoolBudget budget, SpoolSettings settings, ILogger log)
     {
         _directory = directory;
+        _destination = destination;
+        _log = log;
         _budget = budget;
         _settings = settings;
     }
@@ -51,12 +58,12 @@ internal sealed class DestinationSpool : IDisposable
     public string Directory => _directory;
 
     /// <summary>Opens (creating if needed) the spool of <paramref name="destination"/> and recovers what it holds.</summary>
-    public static DestinationSpool Open(string spoolDir, string destination, SpoolBudget budget, SpoolSettings settings)
+    public static DestinationSpool Open(string spoolDir, string destination, SpoolBudget budget, SpoolSettings settings, ILogger? log = null)
     {
         string directory = SpoolDirectory.For(spoolDir, destination);
         System.IO.Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, SpoolDirectory.NameFile), destination + "\n");
-        var spool = new DestinationSpool(directory, budget, settings);
+        var spool = new DestinationSpool(directory, destination, budget, settings, log ?? NullLogger.Instance);
         spool.Recover();
         return spool;
     }
@@ -69,7 +76,7 @@ internal sealed class DestinationSpool : IDisposable
             {
                 long pending = _segments.Sum(s => s.PendingPoints);
                 long? oldest = _segments.SelectMany(s => s.Records.Skip(s.Acked)).Select(r => (long?)r.Header.CreatedUnixMs).Min();
-                return new SpoolCounters(_segments.Count, _segments.Sum(s => s.Length), pending, _spooled, _replayed, _corruptPoints, _damagedBytes, oldest);
+                return new SpoolCounters(_segments.Count, _segments.Sum(s => s.Length), pending, _spooled, _replayed, _corruptPoints, _damagedBytes, _failures, oldest);
             }
         }
     }
@@ -106,13 +113,25 @@ internal sealed class DestinationSpool : IDisposable
                 _spooled += points;
                 _dirty = true;
                 SyncIfDue();
+                if (_failing)
+                {
+                    _failing = false;
+                    LogWritable(_destination, _directory);
+                }
                 return SpoolAppend.Appended;
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // ENOSPC, EIO, a read-only remount: this destination stops spooling for a while; others go on.
                 _budget.Release(reserve);
                 CloseWriter();
+                _failures++;
                 _failedUntil = Stopwatch.GetTimestamp() + (long)(_settings.RetryAfterFailure.TotalSeconds * Stopwatch.Frequency);
+                if (!_failing)
+                {
+                    _failing = true;
+                    LogWriteFailed(_destination, _directory, e.Message, _settings.RetryAfterFailure.TotalSeconds);
+                }
                 return SpoolAppend.Failed;
             }
         }

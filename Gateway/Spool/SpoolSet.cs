@@ -45,7 +45,7 @@ internal sealed partial class SpoolSet : IAsyncDisposable
                 Budget.Release(adopted.Bytes);
                 Orphans = [.. Orphans.Where(o => o != adopted)];
             }
-            var spool = DestinationSpool.Open(_root, destination, Budget, _settings);
+            var spool = DestinationSpool.Open(_root, destination, Budget, _settings, _log);
             _open[destination] = spool;
             var counters = spool.Counters;
             if (counters.PendingPoints > 0)
@@ -105,13 +105,4 @@ internal sealed partial class SpoolSet : IAsyncDisposable
             _open.Clear();
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Spool of {Destination}: {Points} points in {Files} files ({Bytes} bytes) found from before; replayed once it is connected")]
-    private partial void LogRecovered(string destination, long points, long files, long bytes);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Spool of {Destination}: {Bytes} damaged bytes (a torn tail or corrupt records) cut off or skipped at start")]
-    private partial void LogDamaged(string destination, long bytes);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Spool of {Destination} is kept but not replayed: that destination is not configured ({Files} files, {Bytes} bytes in {Directory}; see polymur-gateway spool cat)")]
-    private partial void LogOrphan(string destination, long files, long bytes, string directory);
 }
