@@ -11,14 +11,13 @@ namespace Polymur.Gateway.Tests.Support;
 public sealed class CarbonCache : IAsyncDisposable
 {
     private readonly string _root;
-    private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private Process _process = null!;
 
-    private CarbonCache(string root, int linePort, Process process)
+    private CarbonCache(string root, int linePort)
     {
         _root = root;
         LinePort = linePort;
-        _process = process;
     }
 
     public const string Binary = "/usr/bin/carbon-cache";
@@ -67,32 +66,48 @@ public sealed class CarbonCache : IAsyncDisposable
             """);
         // One point a second for ten minutes: small files, and the test's "now" timestamps fall inside.
         await File.WriteAllTextAsync(Path.Combine(root, "conf", "storage-schemas.conf"), "[default]\npattern = .*\nretentions = 1s:10m\n");
+        var carbon = new CarbonCache(root, ports[0]);
+        await carbon.LaunchAsync();
+        return carbon;
+    }
+
+    /// <summary>Stops carbon-cache as its init script does (SIGTERM: it writes its cache out), then starts it again on the same port and files.</summary>
+    public async Task StopAsync()
+    {
+        Posix.Signal(_process.Id, Posix.SIGTERM);
+        await _process.WaitForExitAsync();
+        File.Delete(Path.Combine(_root, "carbon-cache-a.pid"));
+    }
+
+    public Task StartAgainAsync() => LaunchAsync();
+
+    private async Task LaunchAsync()
+    {
         var info = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { $"--config={root}/conf/carbon.conf", "--nodaemon", "start" })
+        foreach (string arg in new[] { $"--config={_root}/conf/carbon.conf", "--nodaemon", "start" })
             info.ArgumentList.Add(arg);
         var process = Process.Start(info)!;
-        var carbon = new CarbonCache(root, ports[0], process);
-        process.OutputDataReceived += (_, e) => carbon.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => carbon.Append(e.Data);
+        _process = process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
             if (process.HasExited)
-                throw new InvalidOperationException($"carbon-cache exited at start: {carbon.Log}");
+                throw new InvalidOperationException($"carbon-cache exited at start: {Log}");
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", ports[0]);
-                return carbon;
+                await probe.ConnectAsync("127.0.0.1", LinePort);
+                return;
             }
             catch (SocketException)
             {
                 await Task.Delay(50);
             }
         }
-        await carbon.DisposeAsync();
         throw new TimeoutException("carbon-cache did not listen within 20 s");
     }
 
@@ -120,10 +135,10 @@ public sealed class CarbonCache : IAsyncDisposable
     }
 
     /// <summary>The stored (timestamp, value) points of one metric, through whisper-fetch.</summary>
-    public async Task<IReadOnlyList<(long Time, double Value)>> FetchAsync(string metric)
+    public async Task<IReadOnlyList<(long Time, double Value)>> FetchAsync(string metric, long? from = null)
     {
         var info = new ProcessStartInfo("whisper-fetch") { RedirectStandardOutput = true };
-        info.ArgumentList.Add($"--from={DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 590}");
+        info.ArgumentList.Add($"--from={from ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 590}");
         info.ArgumentList.Add(Path.Combine(WhisperDir, metric.Replace('.', '/') + ".wsp"));
         using var fetch = Process.Start(info)!;
         string output = await fetch.StandardOutput.ReadToEndAsync();
