@@ -27,7 +27,7 @@ public enum DropReason
 public sealed class DestinationCounters
 {
     private readonly long[] _dropped = new long[DropReasonCount];
-    private long _routed, _delivered, _spooled, _unspooled;
+    private long _routed, _delivered, _spooled, _unspooled, _resent;
 
     private const int DropReasonCount = (int)DropReason.SpoolCorrupt + 1;
 
@@ -42,6 +42,9 @@ public sealed class DestinationCounters
 
     /// <summary>Points in the spool that have not left it (delivered, or dropped as unreadable).</summary>
     public long SpoolPending => Spooled - Volatile.Read(ref _unspooled);
+
+    /// <summary>Lines sent again after a connection loss, in case the destination had not read them (not in the identity).</summary>
+    public long Resent => Volatile.Read(ref _resent);
 
     public long DroppedTotal
     {
@@ -61,6 +64,8 @@ public sealed class DestinationCounters
     internal void AddDelivered(long points) => Interlocked.Add(ref _delivered, points);
 
     internal void AddDropped(DropReason reason, long points) => Interlocked.Add(ref _dropped[(int)reason], points);
+
+    internal void AddResent(long points) => Interlocked.Add(ref _resent, points);
 
     internal void AddSpooled(long points) => Interlocked.Add(ref _spooled, points);
 

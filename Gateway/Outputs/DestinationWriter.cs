@@ -9,7 +9,10 @@ namespace Polymur.Gateway.Outputs;
 /// <see cref="MaxGatherBytes"/>), reconnecting with capped exponential backoff. When a write fails, the
 /// lines the kernel took whole count as delivered and the rest, from the first line it did not take
 /// whole, is sent again on the next connection: no line is sent twice or cut in half by the gateway.
-/// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines.
+/// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines: so the
+/// last <see cref="RecentWindowBytes"/> sent are kept, and sent again first when a connection is lost (a
+/// destination that dies discards what sat unread in its socket). Graphite overwrites a point with the same
+/// timestamp, so a line sent twice is harmless; one lost is not.
 /// With a spool, a connected writer also replays spooled records, oldest first, beside the live queue and at
 /// most at -spool-replay-rate; a record is acknowledged to the spool once all its lines were taken. What is
 /// still queued when the writer stops goes to the spool instead of being dropped.
@@ -18,6 +21,12 @@ internal sealed partial class DestinationWriter
 {
     private const int MaxGatherBytes = 4 << 20;
     private const int MaxGatherBatches = 256;
+
+    /// <summary>
+    /// How much of what was sent last is kept to send again after a connection loss: our send buffer plus the
+    /// peer's receive buffer, at Linux's default limits (4 MiB and 6 MiB). The buffers stay in -max-batch-memory.
+    /// </summary>
+    internal const int RecentWindowBytes = 10 << 20;
     private static readonly TimeSpan RemovalGrace = TimeSpan.FromMilliseconds(100);
 
     private readonly Destination _destination;
@@ -26,6 +35,8 @@ internal sealed partial class DestinationWriter
     private readonly CancellationTokenSource _abort = new();
     private readonly List<Pending> _pending = [];
     private readonly List<ArraySegment<byte>> _segments = [];
+    private readonly Queue<Pending> _recent = new();
+    private long _recentBytes;
     private Backoff _backoff;
     private volatile bool _completing;
     private volatile IOutputConnection? _connection;
@@ -92,6 +103,7 @@ internal sealed partial class DestinationWriter
                 if (_connection is { } open && open.Closed.IsCompleted)
                 {
                     LogDisconnected(_destination.Name, "closed by peer");
+                    ResendRecent();
                     await DropConnectionAsync();
                     downSince = Stopwatch.GetTimestamp();
                 }
@@ -145,6 +157,7 @@ internal sealed partial class DestinationWriter
                 if (_abort.IsCancellationRequested)
                     break;
                 LogDisconnected(_destination.Name, result.Error);
+                ResendRecent();
                 await DropConnectionAsync();
                 downSince = Stopwatch.GetTimestamp();
             }
@@ -158,6 +171,8 @@ internal sealed partial class DestinationWriter
             _replayWake?.Dispose();
             if (_connection is not null)
                 await DropConnectionAsync();
+            while (_recent.TryDequeue(out var sent))
+                sent.Batch.ReleaseLease();
             long dropped = DropAll();
             if (dropped > 0)
                 LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
@@ -215,17 +230,52 @@ internal sealed partial class DestinationWriter
     {
         long points = 0;
         foreach (var p in _pending)
-        {
-            if (p.Replayed is not null)
-            {
-                Replayed(p, p.PointsLeft);
-                continue;
-            }
-            points += p.PointsLeft;
-            p.Batch.Release();
-        }
+            points += Finished(p, p.PointsLeft);
         _pending.Clear();
         Delivered(points);
+    }
+
+    // A pending batch's last lines were taken by the kernel. Returns the live points to count as delivered; a
+    // replayed record counts on its own, and one sent again counts nothing (it was counted the first time).
+    private long Finished(Pending p, long points)
+    {
+        if (p.Resend)
+        {
+            p.Batch.ReleaseLease();
+            return 0;
+        }
+        if (p.Replayed is not null)
+            Replayed(p, points);
+        p.Batch.Lease();
+        p.Batch.Release(); // delivered: its in-flight slot is free; the buffer stays leased for a resend
+        Remember(p with { Resend = true });
+        return p.Replayed is null ? points : 0;
+    }
+
+    // Keeps what the kernel took, up to the window, to send again if the connection turns out to be lost.
+    private void Remember(Pending sent)
+    {
+        _recent.Enqueue(sent);
+        _recentBytes += sent.Data.Count;
+        while ((_recentBytes > RecentWindowBytes || _recent.Count > MaxGatherBatches) && _recent.TryDequeue(out var old))
+        {
+            _recentBytes -= old.Data.Count;
+            old.Batch.ReleaseLease();
+        }
+    }
+
+    // The connection is lost: what it carried last may not have been read, so it goes out again first.
+    private void ResendRecent()
+    {
+        if (_recent.Count == 0)
+            return;
+        long lines = 0;
+        foreach (var p in _recent)
+            lines += p.PointsLeft;
+        _pending.InsertRange(0, _recent);
+        _recent.Clear();
+        _recentBytes = 0;
+        _destination.Counters.AddResent(lines);
     }
 
     // A spooled record's lines were taken (all of them when it is done): they count as delivered, they leave
@@ -250,13 +300,7 @@ internal sealed partial class DestinationWriter
             if (bytesSent >= p.Data.Count)
             {
                 bytesSent -= p.Data.Count;
-                if (p.Replayed is not null)
-                    Replayed(p, p.PointsLeft);
-                else
-                {
-                    points += p.PointsLeft;
-                    p.Batch.Release();
-                }
+                points += Finished(p, p.PointsLeft);
                 continue;
             }
             var taken = p.Data.AsSpan(0, (int)bytesSent);
@@ -264,10 +308,15 @@ internal sealed partial class DestinationWriter
             if (lastLf >= 0)
             {
                 int lines = taken[..(lastLf + 1)].Count((byte)'\n');
-                if (p.Replayed is not null)
-                    Replayed(p, lines);
-                else
-                    points += lines;
+                if (!p.Resend)
+                {
+                    if (p.Replayed is not null)
+                        Replayed(p, lines);
+                    else
+                        points += lines;
+                    p.Batch.Lease();
+                    Remember(p with { End = p.Offset + lastLf + 1, PointsLeft = lines, Resend = true });
+                }
                 _pending[done] = p.Advance(lastLf + 1, lines);
             }
             break;
@@ -295,6 +344,11 @@ internal sealed partial class DestinationWriter
         var spool = _destination.Spool;
         foreach (var p in _pending)
         {
+            if (p.Resend)
+            {
+                p.Batch.ReleaseLease(); // delivered before, and counted then; sent again only as a precaution
+                continue;
+            }
             if (p.Replayed is not null)
                 continue;
             left += p.PointsLeft;
@@ -321,17 +375,18 @@ internal sealed partial class DestinationWriter
     }
 
     /// <summary>
-    /// A batch being written, from <see cref="Offset"/> on, with <see cref="PointsLeft"/> lines not yet delivered;
-    /// <see cref="Replayed"/> is the spool record it came from, if it came from the spool.
+    /// A batch being written, bytes <see cref="Offset"/> to <see cref="End"/>, with <see cref="PointsLeft"/> lines
+    /// not yet taken; <see cref="Replayed"/> is the spool record it came from, if any; <see cref="Resend"/> marks
+    /// lines sent before and sent again after a connection loss.
     /// </summary>
-    private readonly record struct Pending(Batch Batch, int Offset, int PointsLeft, SpooledRecord? Replayed = null)
+    private readonly record struct Pending(Batch Batch, int Offset, int End, int PointsLeft, SpooledRecord? Replayed = null, bool Resend = false)
     {
         public Pending(Batch batch, SpooledRecord? replayed = null)
-            : this(batch, 0, batch.Points, replayed)
+            : this(batch, 0, batch.Length, batch.Points, replayed)
         {
         }
 
-        public ArraySegment<byte> Data => Batch.Data[Offset..];
+        public ArraySegment<byte> Data => Batch.Data[Offset..End];
 
         public Pending Advance(int bytes, int lines) => this with { Offset = Offset + bytes, PointsLeft = PointsLeft - lines };
     }

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Polymur.Gateway.Tests.Support;
+
+/// <summary>
+/// A Graphite stand-in for load tests: counts the lines it receives, and how often it got each distinct line
+/// (by a 64-bit FNV-1a of its bytes), without keeping any.
+/// </summary>
+public sealed class CountingSink : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly List<Socket> _clients = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private readonly Dictionary<ulong, long> _tally = [];
+    private long _lines;
+
+    private CountingSink(int port)
+    {
+        _listener = new TcpListener(IPAddress.Loopback, port);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = AcceptAsync();
+    }
+
+    public int Port { get; }
+
+    public long Lines => Interlocked.Read(ref _lines);
+
+    public static CountingSink Start(int port = 0) => new(port);
+
+    /// <summary>How many times each distinct line arrived, by <see cref="Hash"/>.</summary>
+    public Dictionary<ulong, long> Tally()
+    {
+        lock (_tally)
+            return new Dictionary<ulong, long>(_tally);
+    }
+
+    public static ulong Hash(ReadOnlySpan<byte> line)
+    {
+        ulong hash = 14695981039346656037;
+        foreach (byte b in line)
+            hash = (hash ^ b) * 1099511628211;
+        return hash;
+    }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                lock (_clients)
+                    _clients.Add(socket);
+                _ = Task.Run(() => Read(socket));
+            }
+        }
+        catch (Exception) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task Read(Socket socket)
+    {
+        var buffer = new byte[256 * 1024];
+        var partial = new List<byte>();
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
+                Count(buffer.AsSpan(0, n), partial);
+        }
+        catch (Exception)
+        {
+        }
+        socket.Dispose();
+    }
+
+    private void Count(ReadOnlySpan<byte> data, List<byte> partial)
+    {
+        long lines = 0;
+        lock (_tally)
+        {
+            while (true)
+            {
+                int lf = data.IndexOf((byte)'\n');
+                if (lf < 0)
+                    break;
+                ulong hash;
+                if (partial.Count > 0)
+                {
+                    partial.AddRange(data[..lf]);
+                    hash = Hash(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(partial));
+                    partial.Clear();
+                }
+                else
+                {
+                    hash = Hash(data[..lf]);
+                }
+                _tally[hash] = _tally.GetValueOrDefault(hash) + 1;
+                lines++;
+                data = data[(lf + 1)..];
+            }
+        }
+        partial.AddRange(data);
+        Interlocked.Add(ref _lines, lines);
+    }
+
+    /// <summary>Closes the listener and every connection, as a stopped carbon would.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        lock (_clients)
+            _clients.ForEach(c => c.Dispose());
+        try
+        {
+            await _accepting;
+        }
+        catch (Exception)
+        {
+        }
+    }
+}
