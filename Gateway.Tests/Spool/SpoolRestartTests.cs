@@ -50,7 +50,7 @@ public class SpoolRestartTests
 
         await using var second = GatewayProcess.Start(GatewayProcess.JitBinary, Args(port, spoolDir));
         await second.WaitForHttpAsync();
-        await Assert.That(second.Stderr).Contains($"points in");
+        await Assert.That(await second.WaitForLogAsync("points in", TimeSpan.FromSeconds(10))).IsTrue();
         await using var sink = TcpSink.Start(port);
         await sink.WaitForAsync(accepted.Count, TimeSpan.FromSeconds(30));
         var got = await sink.SettleAsync();

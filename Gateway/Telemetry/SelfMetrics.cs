@@ -113,6 +113,9 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
             Line($"outgoing-queue.{node}.delivered", d.Delivered);
             foreach (var (reason, count) in d.Dropped)
                 Line($"outgoing-queue.{node}.dropped.{reason}", count);
+            Line($"outgoing-queue.{node}.spool.pending", d.SpoolPending);
+            Line($"outgoing-queue.{node}.spool.bytes", d.SpoolBytes);
+            Line($"outgoing-queue.{node}.spool.oldest-age-seconds", d.SpoolOldestSeconds ?? 0);
         }
         Line("points.received", s.Ingest.LinesReceived);
         Line("points.invalid", s.Ingest.LinesInvalid);

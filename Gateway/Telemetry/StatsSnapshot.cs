@@ -23,7 +23,7 @@ public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> 
 /// <summary>Totals over every destination: routed = delivered + dropped + queued.</summary>
 public sealed record PointTotals(long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued);
 
-public sealed record DestinationStats(string Name, bool Connected, long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued, long QueueCapacity, long Spooled, long SpoolPending, long SpoolBytes, long SpoolFiles, double? SpoolOldestSeconds);
+public sealed record DestinationStats(string Name, bool Connected, long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued, long QueueCapacity, long Resent, long Spooled, long SpoolPending, long SpoolBytes, long SpoolFiles, double? SpoolOldestSeconds);
 
 /// <summary>The spools together (-spool-dir): the disk they take against -spool-max-size, and those kept for destinations no longer configured.</summary>
 public sealed record SpoolStats(long UsedBytes, long LimitBytes, Spool.OrphanSpool[] Orphans);
@@ -79,6 +79,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 DropsOf(d.Counters),
                 d.Counters.Queued,
                 d.Queue.CapacityPoints,
+                d.Counters.Resent,
                 d.Counters.Spooled,
                 d.Counters.SpoolPending,
                 spooled?.Bytes ?? 0,
