@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 spool:3"}
 bin=artifacts/publish/polymur-gateway
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -26,9 +26,60 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu1_busy_idle() { awk '/^cpu1 /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+metric() { curl -sf "http://$1/metrics" | awk -v m="$2" '$1 ~ "^"m"(\\{|$)" {s += $2} END {printf "%.0f", s}'; }
+
+# spool:N: hash-route to N destinations with the last one down and -spool-dir on. Reports the CPU per metric
+# while spooling, the disk per spooled point, and the replay rate once the destination comes back.
+spool_scenario() {
+  local n=$1 ports=() dests=() spooldir="$work/spool"
+  mkdir -p "$spooldir"
+  for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
+  local down=${ports[$((n - 1))]}
+  rm -f "$work/count" "$work/count2"
+  taskset -c 1 "$tools" sink "$work/count" "${ports[@]:0:$((n - 1))}" > "$work/sink.log" &
+  local sink=$!
+  until [ -s "$work/count" ]; do sleep 0.05; done
+  local port stat; port=$(free_port); stat=$(free_port)
+  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
+    -destinations "$(IFS=,; echo "${dests[*]}")" -distribution hash-route -spool-dir "$spooldir" \
+    -spool-replay-rate "${BENCH_REPLAY_RATE:-1000000}" 2> "$work/gw.log" &
+  local gw=$!
+  until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
+  local before after; before=$(cpu_ticks $gw)
+  taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port/ingest" > "$work/wrk.txt"
+  after=$(cpu_ticks $gw)
+  local accepted metrics cpu_ns spooled bytes
+  accepted=$(awk -F= '/^accepted_batches=/{print $2}' "$work/wrk.txt"); metrics=$((accepted * 5000))
+  cpu_ns=$(( (after - before) * 1000000000 / hz ))
+  spooled=$(metric "127.0.0.1:$stat" polymur_gateway_spool_pending_points)
+  bytes=$(metric "127.0.0.1:$stat" polymur_gateway_spool_bytes)
+  taskset -c 1 "$tools" sink "$work/count2" "$down" > /dev/null &
+  local sink2=$! t0; t0=$(date +%s.%N)
+  local deadline=$((SECONDS + 300))
+  while [ "$(metric "127.0.0.1:$stat" polymur_gateway_spool_pending_points)" != 0 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  local t1; t1=$(date +%s.%N)
+  kill -TERM $gw; wait $gw || true
+  sleep 0.3
+  local delivered=$(( $(cat "$work/count") + $(cat "$work/count2") ))
+  kill $sink $sink2; wait $sink $sink2 2>/dev/null || true
+  local accepted_lines; accepted_lines=$(grep -oE 'Stopped: [0-9]+ lines accepted' "$work/gw.log" | grep -oE '[0-9]+')
+  echo
+  echo "== hash-route to $n destination(s), the last one down (spooling), ${secs}s, 4 connections"
+  echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's"
+  echo "delivered lines:         $delivered after the replay (expected $accepted_lines; duplicates from resends count here)"
+  echo "gateway CPU ns/metric:   $(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}') while spooling"
+  echo "spooled:                 $spooled points in $bytes bytes: $(awk -v b="$bytes" -v p="$spooled" 'BEGIN{printf "%.2f", b/p}') bytes per point"
+  echo "replay:                  $(awk -v p="$spooled" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", p/(b-a)}') points/s once the destination was back (limit ${BENCH_REPLAY_RATE:-1000000})"
+  rm -rf "$spooldir"
+}
+
 for scenario in $scenarios; do
   dist=${scenario%%:*}
   n=${scenario##*:}
+  if [ "$dist" = spool ]; then
+    spool_scenario "$n"
+    continue
+  fi
   ports=(); dests=()
   for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
   rm -f "$work/count"

@@ -28,6 +28,9 @@ public sealed class Batch
 
     public int Length { get; }
 
+    /// <summary>The size of the buffer it holds (the memory a lease keeps, whatever the lines' length).</summary>
+    public int Capacity => _buffer.Length;
+
     public int Points { get; }
 
     public ArraySegment<byte> Data => new(_buffer, 0, Length);

@@ -23,10 +23,12 @@ internal sealed partial class DestinationWriter
     private const int MaxGatherBatches = 256;
 
     /// <summary>
-    /// How much of what was sent last is kept to send again after a connection loss: our send buffer plus the
-    /// peer's receive buffer, at Linux's default limits (4 MiB and 6 MiB). The buffers stay in -max-batch-memory.
+    /// How much of what was sent last is kept to send again after a connection loss, in buffer bytes held: our
+    /// send buffer plus the peer's receive buffer at Linux's default limits (4 MiB and 6 MiB) is 10 MiB of lines,
+    /// which in pooled buffers (up to twice their lines) is at most 16 MiB. The buffers stay in -max-batch-memory.
+    /// A batch whose buffer alone is larger is not kept.
     /// </summary>
-    internal const int RecentWindowBytes = 10 << 20;
+    internal const int RecentWindowBytes = 16 << 20;
     private static readonly TimeSpan RemovalGrace = TimeSpan.FromMilliseconds(100);
 
     private readonly Destination _destination;
@@ -256,10 +258,10 @@ internal sealed partial class DestinationWriter
     private void Remember(Pending sent)
     {
         _recent.Enqueue(sent);
-        _recentBytes += sent.Data.Count;
+        _recentBytes += sent.Batch.Capacity;
         while ((_recentBytes > RecentWindowBytes || _recent.Count > MaxGatherBatches) && _recent.TryDequeue(out var old))
         {
-            _recentBytes -= old.Data.Count;
+            _recentBytes -= old.Batch.Capacity;
             old.Batch.ReleaseLease();
         }
     }
