@@ -141,7 +141,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var spools = options.SpoolDir is null
             ? null
             : new SpoolSet(options.SpoolDir, options.SpoolMaxSize, new SpoolSettings { FsyncInterval = options.SpoolFsync, MaxRecordBytes = (int)options.MaxBatchSize + 1 }, loggers.CreateLogger<SpoolSet>());
-        var destinations = DestinationSet.Create(options, settings.Writers with { ReplayRate = options.SpoolReplayRate }, settings.Stdout, loggers, spools);
+        var destinations = DestinationSet.Create(options, settings.Writers with { ReplayRate = options.SpoolReplayRate, ResendWindowBytes = spools is null ? 0 : WriterOptions.SpoolResendWindowBytes }, settings.Stdout, loggers, spools);
         spools?.FindOrphans(options.Destinations.Select(d => d.Name));
         ConsulKeySource? consulKeys = null;
         if (settings.Keys is null && !options.DevMode)

@@ -11,6 +11,7 @@ namespace Polymur.Gateway.Tests.Outputs;
 /// </summary>
 public class PartialWriteTests
 {
+    /// <summary>With the resend window (on with the spool).</summary>
     [Test]
     [Arguments(0)]
     [Arguments(1)]
@@ -22,7 +23,7 @@ public class PartialWriteTests
     {
         var transport = new ScriptedTransport(failAfter);
         var destination = new Destination("scripted", 1_000_000);
-        var writer = new DestinationWriter(destination, transport, new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(1) }, NullLogger.Instance);
+        var writer = new DestinationWriter(destination, transport, new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(1), ResendWindowBytes = WriterOptions.SpoolResendWindowBytes }, NullLogger.Instance);
         writer.Start();
         // 100 lines of 18 bytes in two batches.
         string text = string.Concat(Enumerable.Range(0, 100).Select(i => $"metric.{i:000} 1 1700\n"));
@@ -47,6 +48,32 @@ public class PartialWriteTests
         await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
         await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
         await Assert.That(destination.QueuedPoints).IsEqualTo(0);
+    }
+
+    /// <summary>Without the resend window (no spool): every line arrives exactly once, whole.</summary>
+    [Test]
+    [Arguments(1)]
+    [Arguments(100)]
+    [Arguments(1799)]
+    public async Task Without_a_resend_window_each_line_is_sent_once(int failAfter)
+    {
+        var transport = new ScriptedTransport(failAfter);
+        var destination = new Destination("scripted", 1_000_000);
+        var writer = new DestinationWriter(destination, transport, new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(1) }, NullLogger.Instance);
+        writer.Start();
+        string text = string.Concat(Enumerable.Range(0, 100).Select(i => $"metric.{i:000} 1 1700\n"));
+        var bytes = Encoding.ASCII.GetBytes(text);
+        var batch = new Batch(bytes, bytes.Length, 100);
+        destination.Offer(batch);
+        batch.Release();
+
+        await writer.StopAsync(TimeSpan.FromSeconds(5), DropReason.ShutdownTimeout);
+
+        var received = transport.Connections.Select(c => Encoding.ASCII.GetString(c.ToArray())).ToList();
+        string wholeLinesOfFirst = received[0][..(received[0].LastIndexOf('\n') + 1)];
+        await Assert.That(wholeLinesOfFirst + received[1]).IsEqualTo(text);
+        await Assert.That(destination.Counters.Resent).IsEqualTo(0);
+        await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
     }
 
     /// <summary>First connection: takes <c>failAfter</c> bytes, then fails. Later connections take everything.</summary>

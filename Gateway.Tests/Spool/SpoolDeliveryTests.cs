@@ -115,6 +115,7 @@ public class SpoolDeliveryTests
             await client.IngestAsync("123", ProxyClient.Lines($"live.b{i}", 100));
             await Task.Delay(200);
         }
+        await WaitUntil(() => sink.Lines.Count(l => l.StartsWith("live.", StringComparison.Ordinal)) == 500, 10);
         int liveSeen = sink.Lines.Count(l => l.StartsWith("live.", StringComparison.Ordinal));
         long pendingWhenLiveDone = destination.Counters.SpoolPending;
         await WaitUntil(() => destination.Counters.SpoolPending == 0, 60);

@@ -9,10 +9,10 @@ namespace Polymur.Gateway.Outputs;
 /// <see cref="MaxGatherBytes"/>), reconnecting with capped exponential backoff. When a write fails, the
 /// lines the kernel took whole count as delivered and the rest, from the first line it did not take
 /// whole, is sent again on the next connection: no line is sent twice or cut in half by the gateway.
-/// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines: so the
-/// last <see cref="RecentWindowBytes"/> sent are kept, and sent again first when a connection is lost (a
-/// destination that dies discards what sat unread in its socket). Graphite overwrites a point with the same
-/// timestamp, so a line sent twice is harmless; one lost is not.
+/// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines: so, with
+/// a resend window (on with the spool), the batches sent last are kept and sent again first when a connection is
+/// lost (a destination that dies discards what sat unread in its socket). Graphite overwrites a point with the
+/// same timestamp, so a line sent twice is harmless; one lost is not.
 /// With a spool, a connected writer also replays spooled records, oldest first, beside the live queue and at
 /// most at -spool-replay-rate; a record is acknowledged to the spool once all its lines were taken. What is
 /// still queued when the writer stops goes to the spool instead of being dropped.
@@ -22,13 +22,6 @@ internal sealed partial class DestinationWriter
     private const int MaxGatherBytes = 4 << 20;
     private const int MaxGatherBatches = 256;
 
-    /// <summary>
-    /// How much of what was sent last is kept to send again after a connection loss, in buffer bytes held: our
-    /// send buffer plus the peer's receive buffer at Linux's default limits (4 MiB and 6 MiB) is 10 MiB of lines,
-    /// which in pooled buffers (up to twice their lines) is at most 16 MiB. The buffers stay in -max-batch-memory.
-    /// A batch whose buffer alone is larger is not kept.
-    /// </summary>
-    internal const int RecentWindowBytes = 16 << 20;
     private static readonly TimeSpan RemovalGrace = TimeSpan.FromMilliseconds(100);
 
     private readonly Destination _destination;
@@ -44,6 +37,7 @@ internal sealed partial class DestinationWriter
     private volatile IOutputConnection? _connection;
     private DropReason _reasonForRest = DropReason.ShutdownTimeout;
     private Task _run = Task.CompletedTask;
+    private readonly long _resendWindow;
     private readonly ReplayLimiter? _replay;
     private readonly Timer? _replayWake;
 
@@ -53,6 +47,7 @@ internal sealed partial class DestinationWriter
         _transport = transport;
         _log = log;
         _backoff = new Backoff(options.ReconnectInitial, options.ReconnectMax);
+        _resendWindow = options.ResendWindowBytes;
         if (destination.Spool is not null)
         {
             _replay = new ReplayLimiter(options.ReplayRate);
@@ -259,7 +254,7 @@ internal sealed partial class DestinationWriter
     {
         _recent.Enqueue(sent);
         _recentBytes += sent.Batch.Capacity;
-        while ((_recentBytes > RecentWindowBytes || _recent.Count > MaxGatherBatches) && _recent.TryDequeue(out var old))
+        while ((_recentBytes > _resendWindow || _recent.Count > MaxGatherBatches) && _recent.TryDequeue(out var old))
         {
             _recentBytes -= old.Batch.Capacity;
             old.Batch.ReleaseLease();
@@ -403,4 +398,14 @@ internal sealed record WriterOptions
 
     /// <summary>-spool-replay-rate: spooled points per second a connected writer sends beside live data.</summary>
     public int ReplayRate { get; init; } = 100_000;
+
+    /// <summary>
+    /// The batches sent last that are kept to send again after a connection loss, in buffer bytes held; 0 keeps
+    /// none. With the spool it is 16 MiB: our send buffer plus the peer's receive buffer at Linux's default limits
+    /// (4 MiB and 6 MiB) is 10 MiB of lines, in pooled buffers up to 16 MiB. Kept buffers stay in -max-batch-memory.
+    /// It costs CPU (a larger set of buffers in use, colder in the cache), so it comes with the spool's promise.
+    /// </summary>
+    public long ResendWindowBytes { get; init; }
+
+    public const long SpoolResendWindowBytes = 16 << 20;
 }
