@@ -95,7 +95,7 @@ public class SpoolDeliveryTests
         await using var gw = await TestGateway.StartAsync([], o => o with
         {
             Destinations = [new DestinationAddress("127.0.0.1", port, null)],
-            OutgoingQueueCap = 100,
+            OutgoingQueueCap = 2000, // room for the live batches; the backlog past it is spooled
             SpoolDir = NewSpoolDir(),
             SpoolReplayRate = 5000,
         });
