@@ -26,9 +26,7 @@ public class SpoolDeliveryTests
     [Test]
     public async Task A_down_destination_loses_nothing_past_its_queue_and_gets_everything_once_back()
     {
-        var reserved = TcpSink.Start();
-        int port = reserved.Port;
-        await reserved.DisposeAsync();
+        int port = Posix.FreePort(); // nothing listens there: the destination is down
         string spoolDir = NewSpoolDir();
         await using var gw = await TestGateway.StartAsync([], o => o with
         {
@@ -89,9 +87,7 @@ public class SpoolDeliveryTests
     [Test]
     public async Task Replay_keeps_to_its_rate_and_live_lines_flow_beside_it()
     {
-        var reserved = TcpSink.Start();
-        int port = reserved.Port;
-        await reserved.DisposeAsync();
+        int port = Posix.FreePort(); // nothing listens there: the destination is down
         await using var gw = await TestGateway.StartAsync([], o => o with
         {
             Destinations = [new DestinationAddress("127.0.0.1", port, null)],
@@ -132,9 +128,7 @@ public class SpoolDeliveryTests
     [Test]
     public async Task A_full_spool_counts_what_a_down_destination_cannot_take_as_spool_full()
     {
-        var reserved = TcpSink.Start();
-        int port = reserved.Port;
-        await reserved.DisposeAsync();
+        int port = Posix.FreePort(); // nothing listens there: the destination is down
         await using var gw = await TestGateway.StartAsync([], o => o with
         {
             Destinations = [new DestinationAddress("127.0.0.1", port, null)],
@@ -162,9 +156,7 @@ public class SpoolOrphanTests
     [Test]
     public async Task A_removed_destination_keeps_its_spool_an_orphan_is_reported_and_adding_it_back_replays()
     {
-        var reserved = TcpSink.Start();
-        int port = reserved.Port;
-        await reserved.DisposeAsync();
+        int port = Posix.FreePort(); // nothing listens there: the destination is down
         string spoolDir = Directory.CreateTempSubdirectory("pgw-orphan-").FullName;
         var address = new DestinationAddress("127.0.0.1", port, null);
         await using var keep = TcpSink.Start();

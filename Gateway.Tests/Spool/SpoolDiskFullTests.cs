@@ -24,9 +24,7 @@ public class SpoolDiskFullTests
         Run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount);
         try
         {
-            var reserved = TcpSink.Start();
-            int port = reserved.Port;
-            await reserved.DisposeAsync();
+            int port = Posix.FreePort(); // nothing listens there: the destination is down
             await using var gw = await TestGateway.StartAsync([], o => o with
             {
                 Destinations = [new DestinationAddress("127.0.0.1", port, null)],

@@ -11,14 +11,6 @@ public class SpoolRestartTests
         ["-dev-mode", "-listen-addr", "127.0.0.1", "-listen-http-port", "0", "-destinations", $"127.0.0.1:{port}",
          "-drain-timeout", "1s", "-outgoing-queue-cap", "2000", "-spool-dir", spoolDir, "-spool-fsync", "0", "-summary-interval", "0"];
 
-    private static async Task<int> FreeClosedPortAsync()
-    {
-        var reserved = TcpSink.Start();
-        int port = reserved.Port;
-        await reserved.DisposeAsync();
-        return port;
-    }
-
     private static async Task<HashSet<string>> SendAsync(string address, string prefix, int batches)
     {
         using var client = new ProxyClient(address);
@@ -35,7 +27,7 @@ public class SpoolRestartTests
     [Test]
     public async Task Sigterm_during_an_outage_then_a_restart_on_the_same_spool_loses_nothing()
     {
-        int port = await FreeClosedPortAsync();
+        int port = Posix.FreePort();
         string spoolDir = Directory.CreateTempSubdirectory("pgw-restart-").FullName;
 
         HashSet<string> accepted;
@@ -64,7 +56,7 @@ public class SpoolRestartTests
     [Test]
     public async Task After_sigkill_only_the_memory_queue_can_be_lost_and_the_spool_replays()
     {
-        int port = await FreeClosedPortAsync();
+        int port = Posix.FreePort();
         string spoolDir = Directory.CreateTempSubdirectory("pgw-kill-").FullName;
 
         HashSet<string> accepted;
