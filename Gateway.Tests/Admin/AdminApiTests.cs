@@ -18,6 +18,10 @@ public class AdminApiTests
         using var client = gw.Client();
         await client.IngestAsync("123", ProxyClient.Lines("m", 100));
         await sink.WaitForAsync(100);
+        // The sink can read the lines a moment before the writer's send completes and counts them.
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (gw.App.Destinations.Current[0].Counters.Delivered < 100 && DateTime.UtcNow < deadline)
+            await Task.Delay(10);
         using var admin = gw.AdminClient();
 
         var response = await admin.GetAsync("/destinations");
