@@ -24,10 +24,11 @@ bin=artifacts/publish/polymur-gateway
 command -v buildah >/dev/null || { echo "build-image: no docker engine and no buildah (apt-get install buildah)" >&2; exit 1; }
 
 stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+spool=$(mktemp -d)/polymur-gateway
+trap 'rm -rf "$stage" "$(dirname "$spool")"' EXIT
 install -d -m0755 "$stage/lib/x86_64-linux-gnu" "$stage/lib64" "$stage/etc/ssl/certs" "$stage/usr/share/doc"
 install -d -m1777 "$stage/tmp"
-install -d -m0700 -o 65532 -g 65532 "$stage/var/lib/polymur-gateway"   # the spool volume, the non-root user's
+install -d -m0755 "$stage/var/lib"
 install -m0755 "$bin" "$stage/polymur-gateway"
 for lib in ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libssl.so.3 libcrypto.so.3; do
   cp -L "/lib/x86_64-linux-gnu/$lib" "$stage/lib/x86_64-linux-gnu/$lib"
@@ -44,6 +45,11 @@ done
 b() { buildah --storage-driver vfs "$@"; }
 ctr=$(b from scratch)
 b copy "$ctr" "$stage/" / >/dev/null
+# buildah copy makes everything root's and --chmod does not reach a directory itself, so the spool volume
+# (the non-root user's, mode 0700) goes in as a tar entry, whose owner and mode buildah add keeps.
+install -d -m0700 "$spool"
+tar --numeric-owner --owner=65532 --group=65532 -C "$(dirname "$spool")" -cf "$spool.tar" polymur-gateway
+b add "$ctr" "$spool.tar" /var/lib/ >/dev/null
 b config --user 65532:65532 --workingdir / \
   --env POLYMUR_GW_LISTEN_HTTP_PORT=8080 --env POLYMUR_GW_LISTEN_HTTPS_PORT=8443 \
   --env POLYMUR_GW_STAT_ADDR=0.0.0.0:2020 --env POLYMUR_GW_API_ADDR=127.0.0.1:2030 \
