@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps soak fuzz test-faults test-hostile
+.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps bench-deps soak fuzz test-faults test-hostile
 
 all: build
 
@@ -66,10 +66,13 @@ image-deps:
 # 10 minutes at about half the benchmark's throughput, a destination flapping every minute, the key regenerated
 # every 2 minutes in a real Consul; RSS, threads and files sampled every 5 s; the accounting identity checked.
 SOAK_MINUTES ?= 10
+# SOAK_SPOOL=1 runs it with -spool-dir on (a fresh directory, replay at twice SOAK_RATE): then nothing may be dropped.
+# One core must carry the load and its replay: SOAK_SPOOL=1 SOAK_RATE=2000000 on this 2-core machine.
 SOAK_RATE ?= 6000000
 soak: publish consul
 	$(DOTNET) build bench/BenchTools -c Release -v quiet --nologo
-	taskset -c 1 bench/BenchTools/bin/Release/net10.0/BenchTools soak artifacts/publish/polymur-gateway .cache/consul/usr/bin/consul $(SOAK_MINUTES) $(SOAK_RATE)
+	taskset -c 1 bench/BenchTools/bin/Release/net10.0/BenchTools soak artifacts/publish/polymur-gateway .cache/consul/usr/bin/consul $(SOAK_MINUTES) $(SOAK_RATE) \
+	  $(if $(SOAK_SPOOL),$$(mktemp -d /tmp/pgw-soak-spool.XXXXXX))
 
 # Coverage-guided fuzzing of the parser and the gzip path (AFL++ and SharpFuzz), both targets side by side for FUZZ_SECONDS.
 fuzz:
@@ -85,6 +88,9 @@ test-hostile: publish
 	$(DOTNET) build Gateway.Tests/Gateway.Tests.csproj -c Debug --nologo -v quiet
 	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --treenode-filter "/*/*/*/*[Category=hostile]"
 
-# Throughput and CPU cost per metric of the published binary (needs wrk: apt-get install wrk). See BENCHMARKS.md.
-bench: publish
+# Throughput and CPU cost per metric of the published binary (wrk drives it; installed when missing). See BENCHMARKS.md.
+bench: publish bench-deps
 	bench/run.sh $(BENCH_SECONDS)
+
+bench-deps:
+	@command -v wrk >/dev/null && command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl; }

@@ -2,12 +2,13 @@
 # make bench: the published NativeAOT gateway pinned to CPU 0; wrk and a line-counting sink on CPU 1.
 # Each scenario posts one pre-built 5000-line gzip batch (level 6, ~58-byte lines) over 4 connections for
 # a fixed time, waits for the sinks to drain, and prints throughput and the gateway's CPU cost per metric.
-# Usage: bench/run.sh [seconds]   BENCH_SCENARIOS="broadcast:1 broadcast:3 hash-route:3" chooses scenarios;
+# Usage: bench/run.sh [seconds]   BENCH_SCENARIOS="broadcast:1 hash-route:3 hash-route+spool:3 spool:3" chooses
+# scenarios (+spool: -spool-dir on, every destination up);
 # BENCH_QUEUE_CAP=N sets -outgoing-queue-cap (default: the gateway's own default, 4096 points).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 spool:3"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3"}
 bin=artifacts/publish/polymur-gateway
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -67,12 +68,14 @@ spool_scenario() {
   echo "== hash-route to $n destination(s), the last one down (spooling), ${secs}s, 4 connections"
   echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's"
   echo "delivered lines:         $delivered after the replay (expected $accepted_lines; duplicates from resends count here)"
-  echo "gateway CPU ns/metric:   $(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}') while spooling"
+  cost[spool:$n]=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
+  echo "gateway CPU ns/metric:   ${cost[spool:$n]} while spooling"
   echo "spooled:                 $spooled points in $bytes bytes: $(awk -v b="$bytes" -v p="$spooled" 'BEGIN{printf "%.2f", b/p}') bytes per point"
   echo "replay:                  $(awk -v p="$spooled" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", p/(b-a)}') points/s once the destination was back (limit ${BENCH_REPLAY_RATE:-1000000})"
   rm -rf "$spooldir"
 }
 
+declare -A cost   # scenario -> CPU ns per accepted metric, for the ratios at the end
 for scenario in $scenarios; do
   dist=${scenario%%:*}
   n=${scenario##*:}
@@ -80,6 +83,9 @@ for scenario in $scenarios; do
     spool_scenario "$n"
     continue
   fi
+  # dist+spool: the same scenario with -spool-dir on and every destination up (what the spool costs when idle).
+  spoolflags=()
+  if [ "${dist%+spool}" != "$dist" ]; then dist=${dist%+spool}; rm -rf "$work/spool"; mkdir -p "$work/spool"; spoolflags=(-spool-dir "$work/spool"); fi
   ports=(); dests=()
   for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
   rm -f "$work/count"
@@ -89,7 +95,7 @@ for scenario in $scenarios; do
   port=$(free_port)
   taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 \
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
-    ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} 2> "$work/gw.log" &
+    ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} "${spoolflags[@]}" 2> "$work/gw.log" &
   gw=$!
   until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
   before=$(cpu_ticks $gw)
@@ -113,13 +119,23 @@ for scenario in $scenarios; do
   cpu_ns=$(( (after - before) * 1000000000 / hz ))
   metrics=$((accepted * 5000))
   echo
-  echo "== $dist to $n destination(s), ${secs}s, 4 connections"
+  echo "== $dist to $n destination(s)${spoolflags:+, spool on}, ${secs}s, 4 connections"
   echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's ($accepted batches; refused $(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt"), errors $(awk -F= '/^errors=/{print $2}' "$work/wrk.txt"))"
   echo "delivered lines:         $delivered (expected $expected, lost $((expected - delivered)))"
   echo "accepted metrics/s:      $((metrics / secs))"
-  echo "gateway CPU ns/metric:   $(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}') (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
+  cost[$scenario]=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
+  echo "gateway CPU ns/metric:   ${cost[$scenario]} (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
   echo "gateway CPU:             $(awk -v c="$cpu_ns" -v s="$secs" 'BEGIN{printf "%.0f%%", c/s/1e7}') of one core"
   echo "load side (CPU 1):       $(awk -v b=$((b2 - b1)) -v i=$((i2 - i1)) 'BEGIN{printf "%.0f%%", 100*b/(b+i)}') busy (wrk + sink)"
   echo "request latency:         p50 $(awk -F= '/^p50_us=/{print $2}' "$work/wrk.txt") us, p99 $(awk -F= '/^p99_us=/{print $2}' "$work/wrk.txt") us"
   echo "peak RSS:                $((peak / 1024)) MiB"
+done
+
+# The spool's targets are ratios within this run: spooling at most 1.5x all-up, and the spool on with every
+# destination up within 3% of it off.
+ratio() { [ -n "${cost[$1]:-}" ] && [ -n "${cost[$2]:-}" ] && echo "$3 $(awk -v a="${cost[$1]}" -v b="${cost[$2]}" 'BEGIN{printf "%.3f", a/b}')x (${cost[$1]} / ${cost[$2]} ns)"; }
+echo
+for n in 1 2 3 4; do
+  ratio "spool:$n" "hash-route:$n" "ratio spooling / all up, hash-route to $n:        " || true
+  ratio "hash-route+spool:$n" "hash-route:$n" "ratio spool on / off, all up, hash-route to $n:  " || true
 done

@@ -8,11 +8,14 @@ using System.Text.Json;
 /// <summary>
 /// make soak: the published gateway (pinned to CPU 0) under steady load at a fixed rate for N minutes, with one
 /// destination flapping every minute (30 s down, 30 s up) and the API key regenerated in a real Consul every
-/// 2 minutes. Samples RSS, threads and open files every 5 s, then checks the accounting identity.
+/// 2 minutes. Samples RSS, threads and open files every 5 s, then checks the accounting identity. With a spool
+/// directory, the down destination's share goes to disk and is replayed: nothing may be dropped, and the
+/// flapping sink must end with every point (duplicates from resends allowed). Replay runs at up to twice the load,
+/// so each 30-second outage drains within the next 30 seconds up.
 /// </summary>
 internal static class Soak
 {
-    public static async Task<int> RunAsync(string binary, string consulBinary, double minutes, long pointsPerSecond)
+    public static async Task<int> RunAsync(string binary, string consulBinary, double minutes, long pointsPerSecond, string? spoolDir = null)
     {
         var duration = TimeSpan.FromMinutes(minutes);
         int consulPort = FreePort(), httpPort = FreePort(), statPort = FreePort();
@@ -29,7 +32,7 @@ internal static class Soak
         var gateway = Process.Start(new ProcessStartInfo("taskset", ["-c", "0", binary,
             "-listen-addr", "127.0.0.1", "-listen-http-port", httpPort.ToString(), "-api-addr", "127.0.0.1:0",
             "-stat-addr", $"127.0.0.1:{statPort}", "-destinations", $"127.0.0.1:{steady.Port},127.0.0.1:{flappy.Port}",
-            "-summary-interval", "60s"])
+            "-summary-interval", "60s", .. (spoolDir is null ? Array.Empty<string>() : ["-spool-dir", spoolDir, "-spool-replay-rate", (2 * pointsPerSecond).ToString()])])
         { Environment = { ["CONSUL_HTTP_ADDR"] = $"127.0.0.1:{consulPort}" }, RedirectStandardError = true })!;
         var gatewayLog = gateway.StandardError.ReadToEndAsync();
         int pid = gateway.Id; // taskset execs the gateway in place
@@ -122,6 +125,8 @@ internal static class Soak
         if (!flappy.Running)
             flappy.Start();
         await WaitAsync(async () => JsonDocument.Parse(await stats.GetStringAsync("stats")).RootElement.GetProperty("points").GetProperty("queued").GetInt64() == 0, TimeSpan.FromSeconds(60));
+        if (spoolDir is not null)
+            await WaitAsync(async () => JsonDocument.Parse(await stats.GetStringAsync("stats")).RootElement.GetProperty("destinations").EnumerateArray().All(d => d.GetProperty("spool_pending").GetInt64() == 0), TimeSpan.FromSeconds(300));
         await Task.Delay(1000); // let the sinks read what the kernel holds
         using var final = JsonDocument.Parse(await stats.GetStringAsync("stats"));
         var root = final.RootElement;
@@ -137,7 +142,7 @@ internal static class Soak
         double SlopeOf(Func<Sample, long> y) => Slope(warm.Select(s => (s.T / 3600, MiB(y(s)))).ToList());
         string ByMinute(Func<Sample, long> y) => string.Join(" ", samples.Where(s => s.T % 60 < 5).Select(s => MiB(y(s)).ToString("0.0")));
         long refusedTotal = refused.Values.Sum();
-        Console.WriteLine($"soak: {minutes:0.#} min at {pointsPerSecond / 1e6:0.##} M points/s target; one destination down 30 s of every minute; key regenerated every 2 min");
+        Console.WriteLine($"soak: {minutes:0.#} min at {pointsPerSecond / 1e6:0.##} M points/s target; one destination down 30 s of every minute; key regenerated every 2 min; spool {(spoolDir is null ? "off" : "on, " + spoolDir)}");
         Console.WriteLine($"load: {accepted} points accepted ({accepted / duration.TotalSeconds / 1e6:0.##} M/s), {refusedTotal} batches refused or failed (of {sent})"
             + (refusedTotal == 0 ? "" : ": " + string.Join(", ", refused.OrderBy(p => p.Key).Select(p => $"{p.Key} x{p.Value}"))));
         Console.WriteLine($"rss MiB: start {MiB(samples[0].Rss):0.0}, after warm-up {MiB(warm.First().Rss):0.0}, end {MiB(samples[^1].Rss):0.0}, max {MiB(samples.Max(s => s.Rss)):0.0}; slope after warm-up {SlopeOf(s => s.Rss):+0.0;-0.0} MiB/hour");
@@ -181,9 +186,17 @@ internal static class Soak
         {
             long routed = d.GetProperty("routed").GetInt64(), delivered = d.GetProperty("delivered").GetInt64(), queued = d.GetProperty("queued").GetInt64();
             long dropped = d.GetProperty("dropped").EnumerateObject().Sum(p => p.Value.GetInt64());
-            bool identity = routed == delivered + dropped + queued && routed == received;
+            long pending = d.GetProperty("spool_pending").GetInt64();
+            bool identity = routed == delivered + dropped + queued + pending && routed == received && (spoolDir is null || dropped == 0);
             ok &= identity;
-            Console.WriteLine($"destination {d.GetProperty("name").GetString()}: routed {routed} = delivered {delivered} + dropped {dropped} + queued {queued}: {(identity ? "holds" : "BROKEN")}");
+            Console.WriteLine($"destination {d.GetProperty("name").GetString()}: routed {routed} = delivered {delivered} + dropped {dropped} + queued {queued} + spool pending {pending}"
+                + $" (spooled {d.GetProperty("spooled").GetInt64()}, resent {d.GetProperty("resent").GetInt64()}): {(identity ? "holds" : "BROKEN")}");
+        }
+        if (spoolDir is not null)
+        {
+            bool complete = flappy.Lines >= received;
+            ok &= complete;
+            Console.WriteLine($"flapping sink has {flappy.Lines} of {received} points: {(complete ? "none lost" : "LOST " + (received - flappy.Lines))}");
         }
         Console.WriteLine($"sinks counted: steady {steady.Lines}, flapping {flappy.Lines} (the gateway says it delivered; lines in a kernel buffer when a sink died are lost, as TCP allows)");
         Console.WriteLine($"gateway received {received}, client saw {accepted} accepted: {(received == accepted ? "equal" : "DIFFERENT")}");
