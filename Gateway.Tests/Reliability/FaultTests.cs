@@ -19,18 +19,32 @@ public class FaultTests
         foreach (var d in gw.App.Destinations.Current)
         {
             var c = d.Counters;
-            await Assert.That(c.Delivered + c.DroppedTotal + c.Queued).IsEqualTo(c.Routed).Because(d.Name);
+            await Assert.That(c.Delivered + c.DroppedTotal + c.Queued + c.SpoolPending).IsEqualTo(c.Routed).Because(d.Name);
             await Assert.That(c.Routed).IsEqualTo(load.AcceptedLines).Because(d.Name);
         }
     }
 
+    private static string? SpoolDir(bool spool) => spool ? Directory.CreateTempSubdirectory("pgw-faults-").FullName : null;
+
+    // With a spool, a stopped gateway has dropped nothing: every point was delivered or is on disk.
+    private static async Task AssertNothingDroppedAsync(TestGateway gw)
+    {
+        foreach (var d in gw.App.Destinations.Current)
+        {
+            await Assert.That(d.Counters.DroppedTotal).IsEqualTo(0).Because(d.Name);
+            await Assert.That(d.Counters.Delivered + d.Counters.SpoolPending).IsEqualTo(d.Counters.Routed).Because(d.Name);
+        }
+    }
+
     [Test]
-    public async Task A_destination_killed_and_restarted()
+    [Arguments(false)]
+    [Arguments(true)]
+    public async Task A_destination_killed_and_restarted(bool spool)
     {
         await using var steady = TcpSink.Start();
         var flaky = TcpSink.Start();
         int port = flaky.Port;
-        await using var gw = await TestGateway.StartAsync([steady, flaky], o => o with { OutgoingQueueCap = 50_000 });
+        await using var gw = await TestGateway.StartAsync([steady, flaky], o => o with { OutgoingQueueCap = 50_000, SpoolDir = SpoolDir(spool) });
         await using var load = new SteadyLoad(gw.HttpAddress);
 
         await Task.Delay(700);
@@ -44,10 +58,14 @@ public class FaultTests
         await AssertIdentityAsync(gw, load);
         await Assert.That((long)steady.Count).IsEqualTo(load.AcceptedLines);
         await Assert.That(back.Count).IsGreaterThan(0);
+        if (spool)
+            await AssertNothingDroppedAsync(gw);
     }
 
     [Test]
-    public async Task A_destination_that_accepts_but_never_reads()
+    [Arguments(false)]
+    [Arguments(true)]
+    public async Task A_destination_that_accepts_but_never_reads(bool spool)
     {
         await using var steady = TcpSink.Start();
         await using var stalled = new StalledSink();
@@ -55,6 +73,7 @@ public class FaultTests
         {
             Destinations = [new DestinationAddress("127.0.0.1", steady.Port, null), new DestinationAddress("127.0.0.1", stalled.Port, null)],
             QueueWait = TimeSpan.FromMilliseconds(200),
+            SpoolDir = SpoolDir(spool),
         });
         await using var load = new SteadyLoad(gw.HttpAddress);
 
@@ -62,8 +81,18 @@ public class FaultTests
         await load.StopAsync();
         var stuck = gw.App.Destinations.Current[1];
 
-        // It is connected, so it is waited for: requests get 503 instead of losing its points.
-        await Assert.That(load.RefusedBatches).IsGreaterThan(0);
+        // It is connected, so it is waited for: without a spool requests get 503 instead of losing its points;
+        // with one they are answered at once and its share waits on disk.
+        if (spool)
+        {
+            await Assert.That(load.RefusedBatches).IsEqualTo(0);
+            await Assert.That(stuck.Counters.SpoolPending).IsGreaterThan(0);
+            await Assert.That((long)steady.Count).IsEqualTo(load.AcceptedLines);
+        }
+        else
+        {
+            await Assert.That(load.RefusedBatches).IsGreaterThan(0);
+        }
         await Assert.That(stuck.Counters.DroppedTotal).IsEqualTo(0);
         await Assert.That(gw.App.Counters.Refused(503)).IsEqualTo(load.RefusedBatches);
         await AssertIdentityAsync(gw, load);
@@ -71,7 +100,9 @@ public class FaultTests
     }
 
     [Test]
-    public async Task A_destination_that_resets_every_connection()
+    [Arguments(false)]
+    [Arguments(true)]
+    public async Task A_destination_that_resets_every_connection(bool spool)
     {
         await using var steady = TcpSink.Start();
         using var resetter = new TcpListener(IPAddress.Loopback, 0);
@@ -96,6 +127,7 @@ public class FaultTests
         {
             Destinations = [new DestinationAddress("127.0.0.1", steady.Port, null), new DestinationAddress("127.0.0.1", ((IPEndPoint)resetter.LocalEndpoint).Port, null)],
             OutgoingQueueCap = 20_000,
+            SpoolDir = SpoolDir(spool),
         });
         await using var load = new SteadyLoad(gw.HttpAddress);
 
@@ -107,6 +139,8 @@ public class FaultTests
         await Assert.That(resets).IsGreaterThan(1);
         await Assert.That((long)steady.Count).IsEqualTo(load.AcceptedLines);
         await AssertIdentityAsync(gw, load);
+        if (spool)
+            await AssertNothingDroppedAsync(gw);
     }
 
     [Test]
