@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 

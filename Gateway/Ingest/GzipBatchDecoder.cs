@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Ingest;

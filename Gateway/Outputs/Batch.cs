@@ -1,3 +1,5 @@
+using Polymur.Gateway.Buffers;
+
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>

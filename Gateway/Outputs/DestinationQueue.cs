@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Polymur.Gateway.Buffers;
 
 namespace Polymur.Gateway.Outputs;
 

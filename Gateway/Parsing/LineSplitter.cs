@@ -1,5 +1,6 @@
 using System.Buffers;
 
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Parsing;

@@ -1,3 +1,4 @@
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Routing;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
 

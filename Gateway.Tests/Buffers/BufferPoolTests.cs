@@ -1,6 +1,6 @@
-using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Buffers;
 
-namespace Polymur.Gateway.Tests.Outputs;
+namespace Polymur.Gateway.Tests.Buffers;
 
 public class BufferPoolTests
 {

@@ -1,4 +1,4 @@
-namespace Polymur.Gateway.Outputs;
+namespace Polymur.Gateway.Buffers;
 
 /// <summary>
 /// Tells waiting requests that room was freed. Free for the writer when nobody waits (one volatile read);
