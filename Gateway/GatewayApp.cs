@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging.Console;
 using Polymur.Gateway.Admin;
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Hosting;
 using Polymur.Gateway.Ingest;
@@ -140,7 +141,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var buffers = new BufferPool();
         var spools = options.SpoolDir is null
             ? null
-            : new SpoolSet(options.SpoolDir, options.SpoolMaxSize, new SpoolSettings { FsyncInterval = options.SpoolFsync, MaxRecordBytes = (int)options.MaxBatchSize + 1 }, loggers.CreateLogger<SpoolSet>());
+            : new SpoolSet(options.SpoolDir, options.SpoolMaxSize, new SpoolSettings { FsyncInterval = options.SpoolFsync, MaxRecordBytes = (int)options.MaxBatchSize + 1, Buffers = buffers, BufferLimit = options.MaxBatchMemory }, loggers.CreateLogger<SpoolSet>());
         var destinations = DestinationSet.Create(options, settings.Writers with { ReplayRate = options.SpoolReplayRate, ResendWindowBytes = spools is null ? 0 : WriterOptions.SpoolResendWindowBytes }, settings.Stdout, loggers, spools);
         spools?.FindOrphans(options.Destinations.Select(d => d.Name));
         ConsulKeySource? consulKeys = null;

@@ -1,4 +1,5 @@
 using System.Text;
+using Polymur.Gateway.Buffers;
 using Polymur.Gateway.Spool;
 
 namespace Polymur.Gateway.Tests.Spool;
@@ -45,6 +46,31 @@ public class DestinationSpoolTests
         await Assert.That(budget.UsedBytes).IsEqualTo(0);
         await Assert.That(spool.Counters.PendingPoints).IsEqualTo(0);
         await Assert.That(spool.Counters.ReplayedPoints).IsEqualTo(1200);
+    }
+
+    [Test]
+    public async Task Replay_rents_its_buffers_within_the_batch_memory_limit_and_waits_when_there_is_no_room()
+    {
+        var pool = new BufferPool();
+        var batch = Batch("pooled", 200); // about 6 KB of lines: one 8 KiB buffer
+        using var spool = DestinationSpool.Open(NewRoot(), Destination, new SpoolBudget(1 << 30), new SpoolSettings { Buffers = pool, BufferLimit = 8192 });
+        spool.TryAppend(batch, 200);
+        spool.TryAppend(batch, 200);
+
+        var first = spool.Take(out long unreadable)!;
+        var blocked = spool.Take(out _);
+        long inUseWhileHeld = pool.InUseBytes;
+        pool.Return(first.Buffer);
+        var second = spool.Take(out _);
+
+        await Assert.That(Encoding.ASCII.GetString(first.Lines)).IsEqualTo(Encoding.ASCII.GetString(batch));
+        await Assert.That(first.Pool).IsSameReferenceAs(pool);
+        await Assert.That(inUseWhileHeld).IsEqualTo(8192);
+        await Assert.That(blocked).IsNull(); // no room: left in the spool, not skipped
+        await Assert.That(unreadable).IsEqualTo(0);
+        await Assert.That(second).IsNotNull();
+        await Assert.That(Encoding.ASCII.GetString(second!.Lines)).IsEqualTo(Encoding.ASCII.GetString(batch));
+        await Assert.That(spool.Counters.CorruptPoints).IsEqualTo(0);
     }
 
     [Test]

@@ -54,6 +54,10 @@ public class SpoolDeliveryTests
         await Assert.That(destination.Counters.SpoolPending).IsEqualTo(0);
         await Assert.That(Directory.GetFiles(spoolDir, "*.spool", SearchOption.AllDirectories)).IsEmpty();
         await AssertIdentity(destination);
+        // Replayed lines came from the batch pool; once the writer stops (and lets go of its resend window) every
+        // buffer is back.
+        await gw.App.StopAsync();
+        await Assert.That(gw.App.Stats.Take().Buffers.InUseBytes).IsEqualTo(0);
     }
 
     [Test]

@@ -198,8 +198,8 @@ internal sealed partial class DestinationWriter
             if (record is null)
                 break;
             _replay.Took(record.Points);
-            _pending.Add(new Pending(new Batch(record.Lines, record.Lines.Length, record.Points), record));
-            bytes += record.Lines.Length;
+            _pending.Add(new Pending(new Batch(record.Buffer, record.Length, record.Points, record.Pool), record));
+            bytes += record.Length;
             any = true;
         }
         return any;
@@ -347,7 +347,10 @@ internal sealed partial class DestinationWriter
                 continue;
             }
             if (p.Replayed is not null)
+            {
+                p.Batch.Release(); // its record stays in the spool, unacknowledged; the buffer goes back
                 continue;
+            }
             left += p.PointsLeft;
             if (spool is not null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
                 _destination.Counters.AddSpooled(p.PointsLeft);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polymur.Gateway.Buffers;
 
 namespace Polymur.Gateway.Spool;
 
@@ -16,8 +17,15 @@ internal enum SpoolAppend
     Failed,
 }
 
-/// <summary>A record taken for replay: its lines, and where it is, so that it can be acknowledged once delivered.</summary>
-internal sealed record SpooledRecord(long Sequence, int Index, byte[] Lines, int Points, long CreatedUnixMs);
+/// <summary>
+/// A record taken for replay: its lines (the first <paramref name="Length"/> bytes of <paramref name="Buffer"/>,
+/// rented from <paramref name="Pool"/> when there is one, which gets it back once the lines are sent), and where
+/// it is, so that it can be acknowledged once delivered.
+/// </summary>
+internal sealed record SpooledRecord(long Sequence, int Index, byte[] Buffer, int Length, int Points, long CreatedUnixMs, BufferPool? Pool)
+{
+    public ReadOnlySpan<byte> Lines => Buffer.AsSpan(0, Length);
+}
 
 /// <summary>What one spool holds and has done, for /stats, /metrics and the admin API.</summary>
 internal readonly record struct SpoolCounters(long Files, long Bytes, long PendingPoints, long SpooledPoints, long ReplayedPoints, long CorruptPoints, long DamagedBytes, long WriteFailures, long? OldestCreatedUnixMs);
@@ -44,6 +52,7 @@ internal sealed partial class DestinationSpool : IDisposable
     private long _lastSync = Stopwatch.GetTimestamp();
     private bool _dirty;
     private long _spooled, _replayed, _corruptPoints, _damagedBytes, _failedUntil, _failures;
+    private byte[] _frame = []; // the record being read back, reused: replay reads one record at a time
     private bool _failing;
 
     private DestinationSpool(string directory, string destination, SpoolBudget budget, SpoolSettings settings, ILogger log)
@@ -138,8 +147,9 @@ internal sealed partial class DestinationSpool : IDisposable
     }
 
     /// <summary>
-    /// The oldest record not yet taken, with its lines; null when there is none. Records that cannot be read
-    /// back are skipped, never replayed, and their points reported in <paramref name="unreadablePoints"/>.
+    /// The oldest record not yet taken, with its lines; null when there is none, or when the buffer pool has no
+    /// room for its lines within the batch memory limit (it is taken on a later call). Records that cannot be
+    /// read back are skipped, never replayed, and their points reported in <paramref name="unreadablePoints"/>.
     /// </summary>
     public SpooledRecord? Take(out long unreadablePoints)
     {
@@ -151,10 +161,13 @@ internal sealed partial class DestinationSpool : IDisposable
                 while (segment.Taken < segment.Records.Count)
                 {
                     var record = segment.Records[segment.Taken];
+                    var buffer = RentLines(record.Header.RawLength);
+                    if (buffer is null)
+                        return null;
                     int index = segment.Taken++;
-                    var lines = ReadLines(segment, record);
-                    if (lines is not null)
-                        return new SpooledRecord(segment.Sequence, index, lines, record.Header.Points, record.Header.CreatedUnixMs);
+                    if (ReadLines(segment, record, buffer))
+                        return new SpooledRecord(segment.Sequence, index, buffer, record.Header.RawLength, record.Header.Points, record.Header.CreatedUnixMs, _settings.Buffers);
+                    _settings.Buffers?.Return(buffer);
                     // Unreadable though its CRC matched when found (the file changed since): counted, never replayed.
                     _corruptPoints += record.Header.Points;
                     unreadablePoints += record.Header.Points;
@@ -264,23 +277,35 @@ internal sealed partial class DestinationSpool : IDisposable
         _lastSync = Stopwatch.GetTimestamp();
     }
 
-    private byte[]? ReadLines(Segment segment, SegmentRecord record)
+    // Replayed lines go in pooled buffers, counted against -max-batch-memory like any batch, so a long replay
+    // neither allocates per record nor takes memory that live requests were promised.
+    private byte[]? RentLines(int length)
+    {
+        if (_settings.Buffers is not { } pool)
+            return GC.AllocateUninitializedArray<byte>(length);
+        return pool.TryRent(length, _settings.BufferLimit, out var buffer) ? buffer : null;
+    }
+
+    // Reads a record back into lines, checking its frame again: the file may have changed since it was found.
+    private bool ReadLines(Segment segment, SegmentRecord record, byte[] lines)
     {
         try
         {
             using var handle = File.OpenHandle(segment.Path);
-            var frame = new byte[SegmentFormat.RecordHeaderLength + record.Header.PayloadLength];
-            if (RandomAccess.Read(handle, frame, record.Offset) != frame.Length)
-                return null;
-            var payload = frame.AsSpan(SegmentFormat.RecordHeaderLength);
+            int length = SegmentFormat.RecordHeaderLength + record.Header.PayloadLength;
+            if (_frame.Length < length)
+                _frame = GC.AllocateUninitializedArray<byte>(BufferPool.SizeFor(length));
+            var frame = _frame.AsSpan(0, length);
+            if (RandomAccess.Read(handle, frame, record.Offset) != length)
+                return false;
+            var payload = frame[SegmentFormat.RecordHeaderLength..];
             if (!SegmentFormat.HasMarker(frame) || !SegmentFormat.ChecksumMatches(frame, payload))
-                return null;
-            var rebased = new SegmentRecord(0, record.Header);
-            return SegmentReader.ReadLines(frame, rebased);
+                return false;
+            return SegmentReader.TryReadLines(frame, new SegmentRecord(0, record.Header), lines);
         }
         catch (IOException)
         {
-            return null;
+            return false;
         }
     }
 
@@ -346,4 +371,10 @@ internal sealed record SpoolSettings
     public int MaxRecordBytes { get; init; } = 64 << 20;
 
     public TimeSpan RetryAfterFailure { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where replayed lines are rented from (null: plain arrays), within <see cref="BufferLimit"/> bytes in use.</summary>
+    public BufferPool? Buffers { get; init; }
+
+    /// <summary>-max-batch-memory: what all batches together, replayed ones included, may hold.</summary>
+    public long BufferLimit { get; init; } = long.MaxValue;
 }

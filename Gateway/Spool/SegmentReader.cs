@@ -79,9 +79,16 @@ internal static class SegmentReader
     /// <summary>The lines of one record, decompressed; null if they do not decompress to the stated length.</summary>
     public static byte[]? ReadLines(ReadOnlySpan<byte> file, SegmentRecord record)
     {
-        var payload = file.Slice((int)record.Offset + SegmentFormat.RecordHeaderLength, record.Header.PayloadLength);
         var lines = GC.AllocateUninitializedArray<byte>(record.Header.RawLength);
-        return BrotliDecoder.TryDecompress(payload, lines, out int written) && written == lines.Length ? lines : null;
+        return TryReadLines(file, record, lines) ? lines : null;
+    }
+
+    /// <summary>Decompresses one record's lines into the start of <paramref name="lines"/>; false unless they are exactly the stated length.</summary>
+    public static bool TryReadLines(ReadOnlySpan<byte> file, SegmentRecord record, Span<byte> lines)
+    {
+        var payload = file.Slice((int)record.Offset + SegmentFormat.RecordHeaderLength, record.Header.PayloadLength);
+        var into = lines[..record.Header.RawLength];
+        return BrotliDecoder.TryDecompress(payload, into, out int written) && written == into.Length;
     }
 
     private enum Verdict
