@@ -87,6 +87,7 @@ public class FaultTests
         {
             await Assert.That(load.RefusedBatches).IsEqualTo(0);
             await Assert.That(stuck.Counters.SpoolPending).IsGreaterThan(0);
+            await steady.WaitForAsync((int)load.AcceptedLines, TimeSpan.FromSeconds(20)); // the sink reads what the writer sent
             await Assert.That((long)steady.Count).IsEqualTo(load.AcceptedLines);
         }
         else
