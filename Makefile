@@ -71,8 +71,9 @@ SOAK_MINUTES ?= 10
 SOAK_RATE ?= 6000000
 soak: publish consul
 	$(DOTNET) build bench/BenchTools -c Release -v quiet --nologo
-	taskset -c 1 bench/BenchTools/bin/Release/net10.0/BenchTools soak artifacts/publish/polymur-gateway .cache/consul/usr/bin/consul $(SOAK_MINUTES) $(SOAK_RATE) \
-	  $(if $(SOAK_SPOOL),$$(mktemp -d /tmp/pgw-soak-spool.XXXXXX))
+	@spool=$(if $(SOAK_SPOOL),$$(mktemp -d /tmp/pgw-soak-spool.XXXXXX)); \
+	  taskset -c 1 bench/BenchTools/bin/Release/net10.0/BenchTools soak artifacts/publish/polymur-gateway .cache/consul/usr/bin/consul $(SOAK_MINUTES) $(SOAK_RATE) $$spool; \
+	  rc=$$?; [ -z "$$spool" ] || rm -rf "$$spool"; exit $$rc   # a failed soak can leave GBs spooled
 
 # Coverage-guided fuzzing of the parser and the gzip path (AFL++ and SharpFuzz), both targets side by side for FUZZ_SECONDS.
 fuzz:

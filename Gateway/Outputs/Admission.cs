@@ -21,8 +21,9 @@ public enum AdmissionResult
 /// the proxy knows. A connected destination is slow, and spooled for, once its queue has stayed full for
 /// <see cref="SpoolGrace"/> or while it has spooled points not yet delivered: a queue that is full only because
 /// its writer has not run yet (the common case when the gateway's own core is busy) is waited for, since writing
-/// to disk and replaying later costs far more CPU than that short wait. A destination that is down is never waited for: its part is queued while its queue has
-/// room, then spooled, and dropped and counted only after that, so one dead carbon cannot stall the others.
+/// to disk and replaying later costs far more CPU than that short wait. A destination that is down is never
+/// waited for: its part is queued while its queue has room, then spooled, and dropped and counted only after
+/// that, so one dead carbon cannot stall the others.
 /// </summary>
 public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
 {
@@ -68,7 +69,8 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
 
     /// <summary>
     /// Reserves room on every connected destination; one whose queue is full takes its part in its spool
-    /// instead, when it has one with room and is slow (the grace is over, or it is behind on its spool already). If all have a place, queues the whole plan and returns null, else
+    /// instead, when it has one with room and is slow (the grace is over, or it is behind on its spool already).
+    /// If all have a place, queues the whole plan and returns null, else
     /// undoes its reservations and returns the first destination to wait for. Whether a destination is waited
     /// for is read once, so a reservation is always either used or given back. (A part already spooled when a
     /// later destination turns out to have no room is spooled again on the retry: delivered twice, never lost.)
