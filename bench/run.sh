@@ -5,6 +5,8 @@
 # Usage: bench/run.sh [seconds]   BENCH_SCENARIOS="broadcast:1 hash-route:3 hash-route+spool:3 spool:3" chooses
 # scenarios (+spool: -spool-dir on, every destination up);
 # BENCH_QUEUE_CAP=N sets -outgoing-queue-cap (default: the gateway's own default, 4096 points).
+# BENCH_ROUNDS=N (default 3) runs the whole list N times, interleaved: this machine's speed drifts by 20% within
+# minutes, so each ratio is taken within a round and the median of the rounds is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -65,17 +67,20 @@ spool_scenario() {
   kill $sink $sink2; wait $sink $sink2 2>/dev/null || true
   local accepted_lines; accepted_lines=$(grep -oE 'Stopped: [0-9]+ lines accepted' "$work/gw.log" | grep -oE '[0-9]+')
   echo
-  echo "== hash-route to $n destination(s), the last one down (spooling), ${secs}s, 4 connections"
+  echo "== hash-route to $n destination(s), the last one down (spooling), ${secs}s, 4 connections (round $round of $rounds)"
   echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's"
   echo "delivered lines:         $delivered after the replay (expected $accepted_lines; duplicates from resends count here)"
-  cost[spool:$n]=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
-  echo "gateway CPU ns/metric:   ${cost[spool:$n]} while spooling"
+  local this; this=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
+  cost[spool:$n]="${cost[spool:$n]:-} $this"
+  echo "gateway CPU ns/metric:   $this while spooling"
   echo "spooled:                 $spooled points in $bytes bytes: $(awk -v b="$bytes" -v p="$spooled" 'BEGIN{printf "%.2f", b/p}') bytes per point"
   echo "replay:                  $(awk -v p="$spooled" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", p/(b-a)}') points/s once the destination was back (limit ${BENCH_REPLAY_RATE:-1000000})"
   rm -rf "$spooldir"
 }
 
-declare -A cost   # scenario -> CPU ns per accepted metric, for the ratios at the end
+declare -A cost   # scenario -> CPU ns per accepted metric in each round, for the ratios at the end
+rounds=${BENCH_ROUNDS:-3}
+for round in $(seq 1 "$rounds"); do
 for scenario in $scenarios; do
   dist=${scenario%%:*}
   n=${scenario##*:}
@@ -92,8 +97,8 @@ for scenario in $scenarios; do
   taskset -c 1 "$tools" sink "$work/count" "${ports[@]}" > "$work/sink.log" &
   sink=$!
   until [ -s "$work/count" ]; do sleep 0.05; done
-  port=$(free_port)
-  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 \
+  port=$(free_port); stat=$(free_port)
+  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
     ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} "${spoolflags[@]}" 2> "$work/gw.log" &
   gw=$!
@@ -109,6 +114,7 @@ for scenario in $scenarios; do
   after=$(cpu_ticks $gw)
   read -r b2 i2 < <(cpu1_busy_idle)
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")
+  spooled=$(metric "127.0.0.1:$stat" polymur_gateway_points_spooled_total)
   kill -TERM $gw; wait $gw || true   # exits only once its queues are drained
   sleep 0.3
   delivered=$(cat "$work/count")
@@ -119,21 +125,35 @@ for scenario in $scenarios; do
   cpu_ns=$(( (after - before) * 1000000000 / hz ))
   metrics=$((accepted * 5000))
   echo
-  echo "== $dist to $n destination(s)${spoolflags:+, spool on}, ${secs}s, 4 connections"
+  echo "== $dist to $n destination(s)${spoolflags:+, spool on}, ${secs}s, 4 connections (round $round of $rounds)"
   echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's ($accepted batches; refused $(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt"), errors $(awk -F= '/^errors=/{print $2}' "$work/wrk.txt"))"
   echo "delivered lines:         $delivered (expected $expected, lost $((expected - delivered)))"
   echo "accepted metrics/s:      $((metrics / secs))"
-  cost[$scenario]=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
-  echo "gateway CPU ns/metric:   ${cost[$scenario]} (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
+  this=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
+  cost[$scenario]="${cost[$scenario]:-} $this"
+  echo "gateway CPU ns/metric:   $this (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
   echo "gateway CPU:             $(awk -v c="$cpu_ns" -v s="$secs" 'BEGIN{printf "%.0f%%", c/s/1e7}') of one core"
   echo "load side (CPU 1):       $(awk -v b=$((b2 - b1)) -v i=$((i2 - i1)) 'BEGIN{printf "%.0f%%", 100*b/(b+i)}') busy (wrk + sink)"
   echo "request latency:         p50 $(awk -F= '/^p50_us=/{print $2}' "$work/wrk.txt") us, p99 $(awk -F= '/^p99_us=/{print $2}' "$work/wrk.txt") us"
   echo "peak RSS:                $((peak / 1024)) MiB"
+  [ -z "${spoolflags:-}" ] || echo "went through the spool:  $spooled points (every destination up: a queue full past the grace)"
+done
 done
 
 # The spool's targets are ratios within this run: spooling at most 1.5x all-up, and the spool on with every
 # destination up within 3% of it off.
-ratio() { [ -n "${cost[$1]:-}" ] && [ -n "${cost[$2]:-}" ] && echo "$3 $(awk -v a="${cost[$1]}" -v b="${cost[$2]}" 'BEGIN{printf "%.3f", a/b}')x (${cost[$1]} / ${cost[$2]} ns)"; }
+# ratio A B LABEL: A's cost over B's in each round and their median; and the ratio of each one's cheapest round
+# (a noisy neighbour only ever adds CPU time, so the minimum is the least disturbed figure).
+ratio() {
+  [ -n "${cost[$1]:-}" ] && [ -n "${cost[$2]:-}" ] || return 1
+  echo "$3 $(awk -v a="${cost[$1]}" -v b="${cost[$2]}" 'BEGIN{
+    n = split(a, x, " "); split(b, y, " ")
+    for (i = 1; i <= n; i++) { r[i] = x[i] / y[i]; s = s sprintf(" %.3f", r[i]) }
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+    m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+    lo = x[1]; hi = y[1]; for (i = 2; i <= n; i++) { if (x[i] < lo) lo = x[i]; if (y[i] < hi) hi = y[i] }
+    printf "%.3fx median of %d rounds (each:%s); %.3fx of the best rounds (%.1f / %.1f ns)", m, n, s, lo / hi, lo, hi }')"
+}
 echo
 for n in 1 2 3 4; do
   ratio "spool:$n" "hash-route:$n" "ratio spooling / all up, hash-route to $n:        " || true
