@@ -28,16 +28,14 @@ internal sealed partial class DestinationWriter
     private readonly IOutputTransport _transport;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _abort = new();
-    private readonly List<Pending> _pending = [];
+    private readonly List<PendingWrite> _pending = [];
     private readonly List<ArraySegment<byte>> _segments = [];
-    private readonly Queue<Pending> _recent = new();
-    private long _recentBytes;
+    private readonly ResendWindow _recent;
     private Backoff _backoff;
     private volatile bool _completing;
     private volatile IOutputConnection? _connection;
     private DropReason _reasonForRest = DropReason.ShutdownTimeout;
     private Task _run = Task.CompletedTask;
-    private readonly long _resendWindow;
     private readonly ReplayLimiter? _replay;
     private readonly Timer? _replayWake;
 
@@ -47,7 +45,7 @@ internal sealed partial class DestinationWriter
         _transport = transport;
         _log = log;
         _backoff = new Backoff(options.ReconnectInitial, options.ReconnectMax);
-        _resendWindow = options.ResendWindowBytes;
+        _recent = new ResendWindow(options.ResendWindowBytes, MaxGatherBatches);
         if (destination.Spool is not null)
         {
             _replay = new ReplayLimiter(options.ReplayRate);
@@ -168,8 +166,7 @@ internal sealed partial class DestinationWriter
             _replayWake?.Dispose();
             if (_connection is not null)
                 await DropConnectionAsync();
-            while (_recent.TryDequeue(out var sent))
-                sent.Batch.ReleaseLease();
+            _recent.Clear();
             long dropped = DropAll();
             if (dropped > 0)
                 LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
@@ -198,7 +195,7 @@ internal sealed partial class DestinationWriter
             if (record is null)
                 break;
             _replay.Took(record.Points);
-            _pending.Add(new Pending(new Batch(record.Buffer, record.Length, record.Points, record.Pool), record));
+            _pending.Add(new PendingWrite(new Batch(record.Buffer, record.Length, record.Points, record.Pool), record));
             bytes += record.Length;
             any = true;
         }
@@ -217,7 +214,7 @@ internal sealed partial class DestinationWriter
         long bytes = 0;
         while (_pending.Count < MaxGatherBatches && bytes < MaxGatherBytes && queue.TryDequeue(out var batch))
         {
-            _pending.Add(new Pending(batch));
+            _pending.Add(new PendingWrite(batch));
             bytes += batch.Length;
         }
         return _pending.Count > 0;
@@ -234,7 +231,7 @@ internal sealed partial class DestinationWriter
 
     // A pending batch's last lines were taken by the kernel. Returns the live points to count as delivered; a
     // replayed record counts on its own, and one sent again counts nothing (it was counted the first time).
-    private long Finished(Pending p, long points)
+    private long Finished(PendingWrite p, long points)
     {
         if (p.Resend)
         {
@@ -245,39 +242,21 @@ internal sealed partial class DestinationWriter
             Replayed(p, points);
         p.Batch.Lease();
         p.Batch.Release(); // delivered: its in-flight slot is free; the buffer stays leased for a resend
-        Remember(p with { Resend = true });
+        _recent.Remember(p with { Resend = true });
         return p.Replayed is null ? points : 0;
-    }
-
-    // Keeps what the kernel took, up to the window, to send again if the connection turns out to be lost.
-    private void Remember(Pending sent)
-    {
-        _recent.Enqueue(sent);
-        _recentBytes += sent.Batch.Capacity;
-        while ((_recentBytes > _resendWindow || _recent.Count > MaxGatherBatches) && _recent.TryDequeue(out var old))
-        {
-            _recentBytes -= old.Batch.Capacity;
-            old.Batch.ReleaseLease();
-        }
     }
 
     // The connection is lost: what it carried last may not have been read, so it goes out again first.
     private void ResendRecent()
     {
-        if (_recent.Count == 0)
-            return;
-        long lines = 0;
-        foreach (var p in _recent)
-            lines += p.PointsLeft;
-        _pending.InsertRange(0, _recent);
-        _recent.Clear();
-        _recentBytes = 0;
-        _destination.Counters.AddResent(lines);
+        long lines = _recent.MoveTo(_pending);
+        if (lines > 0)
+            _destination.Counters.AddResent(lines);
     }
 
     // A spooled record's lines were taken (all of them when it is done): they count as delivered, they leave
     // the spool's pending count, and a done record is acknowledged so its file can go.
-    private void Replayed(Pending p, long points)
+    private void Replayed(PendingWrite p, long points)
     {
         _destination.Counters.AddDelivered(points);
         _destination.Counters.AddUnspooled(points);
@@ -312,7 +291,7 @@ internal sealed partial class DestinationWriter
                     else
                         points += lines;
                     p.Batch.Lease();
-                    Remember(p with { End = p.Offset + lastLf + 1, PointsLeft = lines, Resend = true });
+                    _recent.Remember(p with { End = p.Offset + lastLf + 1, PointsLeft = lines, Resend = true });
                 }
                 _pending[done] = p.Advance(lastLf + 1, lines);
             }
@@ -336,7 +315,7 @@ internal sealed partial class DestinationWriter
     {
         var queue = _destination.Queue;
         while (queue.TryDequeue(out var batch))
-            _pending.Add(new Pending(batch));
+            _pending.Add(new PendingWrite(batch));
         long dropped = 0, left = 0;
         var spool = _destination.Spool;
         foreach (var p in _pending)
@@ -373,42 +352,4 @@ internal sealed partial class DestinationWriter
         if (connection is not null)
             await connection.DisposeAsync();
     }
-
-    /// <summary>
-    /// A batch being written, bytes <see cref="Offset"/> to <see cref="End"/>, with <see cref="PointsLeft"/> lines
-    /// not yet taken; <see cref="Replayed"/> is the spool record it came from, if any; <see cref="Resend"/> marks
-    /// lines sent before and sent again after a connection loss.
-    /// </summary>
-    private readonly record struct Pending(Batch Batch, int Offset, int End, int PointsLeft, SpooledRecord? Replayed = null, bool Resend = false)
-    {
-        public Pending(Batch batch, SpooledRecord? replayed = null)
-            : this(batch, 0, batch.Length, batch.Points, replayed)
-        {
-        }
-
-        public ArraySegment<byte> Data => Batch.Data[Offset..End];
-
-        public Pending Advance(int bytes, int lines) => this with { Offset = Offset + bytes, PointsLeft = PointsLeft - lines };
-    }
-}
-
-/// <summary>How writers dial and redial.</summary>
-internal sealed record WriterOptions
-{
-    public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    public TimeSpan ReconnectInitial { get; init; } = TimeSpan.FromMilliseconds(100);
-    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>-spool-replay-rate: spooled points per second a connected writer sends beside live data.</summary>
-    public int ReplayRate { get; init; } = 100_000;
-
-    /// <summary>
-    /// The batches sent last that are kept to send again after a connection loss, in buffer bytes held; 0 keeps
-    /// none. With the spool it is 16 MiB: our send buffer plus the peer's receive buffer at Linux's default limits
-    /// (4 MiB and 6 MiB) is 10 MiB of lines, in pooled buffers up to 16 MiB. Kept buffers stay in -max-batch-memory.
-    /// It costs CPU (a larger set of buffers in use, colder in the cache), so it comes with the spool's promise.
-    /// </summary>
-    public long ResendWindowBytes { get; init; }
-
-    public const long SpoolResendWindowBytes = 16 << 20;
 }
