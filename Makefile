@@ -94,4 +94,4 @@ bench: publish bench-deps
 	bench/run.sh $(BENCH_SECONDS)
 
 bench-deps:
-	@command -v wrk >/dev/null && command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl; }
+	@command -v wrk >/dev/null && command -v curl >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libdeflate.so.0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl libdeflate0; }

@@ -24,6 +24,7 @@ dotnet build bench/BenchTools -c Release -v quiet --nologo >/dev/null
 export BENCH_BATCH="$work/batch.gz"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"
 echo "zlib alone (.NET GZipStream, same batch, one core): $(taskset -c 0 "$tools" inflate "$work/batch.gz" 3)"
+echo "libdeflate alone (whole-buffer gzip, same batch):    $(taskset -c 0 "$tools" inflate-libdeflate "$work/batch.gz" 3)"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu1_busy_idle() { awk '/^cpu1 /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }

@@ -10,13 +10,14 @@ return args.FirstOrDefault() switch
     "makebatch" => MakeBatch(args[1], int.Parse(args[2])),
     "sink" => await SinkAsync(args[1], args.Skip(2).Select(int.Parse).ToArray()),
     "inflate" => Inflate(args[1], int.Parse(args[2])),
+    "inflate-libdeflate" => Libdeflate.Inflate(args[1], int.Parse(args[2])),
     "soak" => await Soak.RunAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), long.Parse(args[4]), args.Length > 5 ? args[5] : null),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("BenchTools makebatch FILE LINES | sink COUNTFILE PORT... | inflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR]");
+    Console.Error.WriteLine("BenchTools makebatch FILE LINES | sink COUNTFILE PORT... | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR]");
     return 2;
 }
 
