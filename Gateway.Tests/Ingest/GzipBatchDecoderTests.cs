@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Ingest;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Tests.Support;

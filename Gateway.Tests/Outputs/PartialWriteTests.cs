@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Tests.Outputs;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 

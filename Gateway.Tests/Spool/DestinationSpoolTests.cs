@@ -1,5 +1,5 @@
 using System.Text;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Spool;
 
 namespace Polymur.Gateway.Tests.Spool;

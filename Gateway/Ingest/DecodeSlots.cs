@@ -1,4 +1,4 @@
-using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Ingest;
 

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 
-using Polymur.Gateway.Buffers;
-using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Ingest;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
-using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Keys;
 

@@ -1,4 +1,5 @@
 using Polymur.Gateway.Spool;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Outputs;
 

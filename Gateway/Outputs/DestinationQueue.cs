@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Outputs;
 

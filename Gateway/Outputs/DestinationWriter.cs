@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Polymur.Gateway.Spool;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Outputs;
 

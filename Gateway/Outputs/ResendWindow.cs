@@ -1,3 +1,5 @@
+using Polymur.Gateway.Primitives;
+
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 
-using Polymur.Gateway.Buffers;
-using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Parsing;
 

@@ -1,4 +1,4 @@
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Routing;

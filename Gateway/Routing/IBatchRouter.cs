@@ -1,4 +1,5 @@
 using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Routing;
 

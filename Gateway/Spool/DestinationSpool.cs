@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Spool;
 

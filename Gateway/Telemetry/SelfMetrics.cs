@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Routing;
 

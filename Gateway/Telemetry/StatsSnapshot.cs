@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
 

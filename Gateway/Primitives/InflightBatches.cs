@@ -1,6 +1,5 @@
-using Polymur.Gateway.Buffers;
 
-namespace Polymur.Gateway.Outputs;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>
 /// -incoming-queue-cap: how many accepted batches may be held at once (queued or being written to any

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Polymur.Gateway.Buffers;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>
 /// Where batch buffers come from: power-of-two classes from 4 KiB to 16 MiB (5000 lines are about 300 KB),

@@ -1,6 +1,5 @@
-using Polymur.Gateway.Buffers;
 
-namespace Polymur.Gateway.Outputs;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>
 /// Valid lines ready to send, each ending in LF, in a pooled buffer. Shared by reference: broadcast puts

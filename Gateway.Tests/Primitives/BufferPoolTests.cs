@@ -1,6 +1,6 @@
-using Polymur.Gateway.Buffers;
+using Polymur.Gateway.Primitives;
 
-namespace Polymur.Gateway.Tests.Buffers;
+namespace Polymur.Gateway.Tests.Primitives;
 
 public class BufferPoolTests
 {

@@ -1,6 +1,6 @@
 using System.Threading.Tasks.Sources;
 
-namespace Polymur.Gateway.Outputs;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>
 /// Wakes one waiting consumer; lock-free. Set() from any thread is a single interlocked operation when the

@@ -1,4 +1,4 @@
-namespace Polymur.Gateway.Buffers;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>
 /// Tells waiting requests that room was freed. Free for the writer when nobody waits (one volatile read);

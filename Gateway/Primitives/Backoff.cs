@@ -1,4 +1,4 @@
-namespace Polymur.Gateway.Outputs;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>Capped exponential backoff between reconnect attempts.</summary>
 internal struct Backoff
