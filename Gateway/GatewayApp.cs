@@ -152,7 +152,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
         }
         IKeyCache keys = settings.Keys ?? (IKeyCache?)consulKeys ?? StaticKeyCache.DevMode();
         var admission = new Admission(inflight, options.QueueWait);
-        IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(destinations) : new HashRouter(destinations, buffers);
+        var tables = new RoutingTables(destinations, options.Distribution);
+        IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(tables) : new HashRouter(tables, buffers);
         var ingest = new IngestHandler(
             keys,
             new GzipBatchDecoder(buffers, options.MaxBatchSize, options.MaxConcurrentDecodes, options.MaxBatchMemory, options.QueueWait),

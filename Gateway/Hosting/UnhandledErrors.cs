@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Polymur.Gateway.Telemetry;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Hosting;
 

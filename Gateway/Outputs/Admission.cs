@@ -1,4 +1,3 @@
-using Polymur.Gateway.Routing;
 using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Outputs;

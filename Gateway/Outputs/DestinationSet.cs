@@ -1,27 +1,24 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Polymur.Gateway.Configuration;
-using Polymur.Gateway.Routing;
 using Polymur.Gateway.Spool;
 
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>
-/// The running destinations, their writers, and the routing table built for them. Routers read
-/// <see cref="Table"/>, one immutable reference, so routing takes no lock; an operator's add or remove
-/// (rare) builds a new table under a lock and swaps it in.
+/// The running destinations and their writers. Routing reads <see cref="Members"/>, one immutable reference,
+/// so it takes no lock; an operator's add or remove (rare) builds a new list under a lock and swaps it in.
 /// </summary>
 public sealed partial class DestinationSet
 {
     private readonly Lock _changes = new();
     private readonly List<(DestinationAddress Address, DestinationWriter Writer)> _members = [];
-    private readonly Distribution _distribution;
     private readonly int _queueCapacity;
     private readonly WriterOptions _writerOptions;
     private readonly ILogger<DestinationSet> _log;
     private readonly ILoggerFactory _loggers;
     private readonly SpoolSet? _spools;
-    private RoutingTable _table = RoutingTable.Empty;
+    private DestinationMembers _published = DestinationMembers.Empty;
     private bool _started;
     private Timer? _dropReporter;
     private readonly Dictionary<Destination, long> _reportedDrops = [];
@@ -29,16 +26,15 @@ public sealed partial class DestinationSet
     private DestinationSet(GatewayOptions options, WriterOptions writerOptions, ILoggerFactory loggers, SpoolSet? spools)
     {
         _spools = spools;
-        _distribution = options.Distribution;
         _queueCapacity = options.OutgoingQueueCap;
         _writerOptions = writerOptions;
         _log = loggers.CreateLogger<DestinationSet>();
         _loggers = loggers;
     }
 
-    public RoutingTable Table => Volatile.Read(ref _table);
+    public DestinationMembers Members => Volatile.Read(ref _published);
 
-    public ImmutableArray<Destination> Current => Table.Destinations;
+    public ImmutableArray<Destination> Current => Members.Destinations;
 
     /// <summary>The destinations -destinations names, or stdout alone with -console-out.</summary>
     /// <param name="spools">Each destination's spool (opened, and what it holds recovered, as it is added); null for none.</param>
@@ -49,7 +45,7 @@ public sealed partial class DestinationSet
         {
             var console = new Destination("console", options.OutgoingQueueCap);
             set._members.Add((new DestinationAddress("console", 1, null), new DestinationWriter(console, new ConsoleTransport(stdout), writerOptions, loggers.CreateLogger<DestinationWriter>())));
-            set._table = new RoutingTable([console], null);
+            set.Rebuild();
             return set;
         }
         foreach (var address in options.Destinations)
@@ -143,9 +139,8 @@ public sealed partial class DestinationSet
 
     private void Rebuild()
     {
-        var addresses = _members.Select(m => m.Address).ToImmutableArray();
-        var table = new RoutingTable([.. _members.Select(m => m.Writer.Destination)], Placements.For(_distribution, addresses));
-        Volatile.Write(ref _table, table);
+        var members = new DestinationMembers([.. _members.Select(m => m.Writer.Destination)], [.. _members.Select(m => m.Address)]);
+        Volatile.Write(ref _published, members);
     }
 
     // Queue-full drops happen on the request path; they are logged from here, at most once per interval.

@@ -4,11 +4,11 @@ using Polymur.Gateway.Primitives;
 namespace Polymur.Gateway.Routing;
 
 /// <summary>Every line to every destination: the same pooled batch goes into each queue, by reference.</summary>
-public sealed class BroadcastRouter(DestinationSet destinations) : IBatchRouter
+public sealed class BroadcastRouter(RoutingTables tables) : IBatchRouter
 {
     public void Plan(Batch batch, List<Delivery> plan)
     {
-        foreach (var destination in destinations.Table.Destinations)
+        foreach (var destination in tables.Current.Destinations)
         {
             batch.Retain(1);
             plan.Add(new Delivery(destination, batch));

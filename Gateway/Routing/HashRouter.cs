@@ -8,11 +8,11 @@ namespace Polymur.Gateway.Routing;
 /// per destination per batch, and each part is queued as a batch of its own. The parts keep the original
 /// batch alive (and so its in-flight slot) until they are written.
 /// </summary>
-public sealed class HashRouter(DestinationSet destinations, BufferPool buffers) : IBatchRouter
+public sealed class HashRouter(RoutingTables tables, BufferPool buffers) : IBatchRouter
 {
     public void Plan(Batch batch, List<Delivery> plan)
     {
-        var table = destinations.Table;
+        var table = tables.Current;
         var targets = table.Destinations;
         if (targets.Length == 1 || table.Placement is null)
         {

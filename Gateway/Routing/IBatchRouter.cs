@@ -3,9 +3,6 @@ using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Routing;
 
-/// <summary>One batch (or part of one) bound for one destination.</summary>
-public readonly record struct Delivery(Destination Destination, Batch Batch);
-
 /// <summary>Decides which destinations get the lines of a parsed batch.</summary>
 public interface IBatchRouter
 {

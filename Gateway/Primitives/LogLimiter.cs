@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Polymur.Gateway.Telemetry;
+namespace Polymur.Gateway.Primitives;
 
 /// <summary>
 /// Lets a noisy event through at most once per interval and says how many were held back, so an attacker
