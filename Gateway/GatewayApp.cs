@@ -154,14 +154,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var admission = new Admission(inflight, options.QueueWait);
         var tables = new RoutingTables(destinations, options.Distribution);
         IBatchRouter router = options.Distribution == Distribution.Broadcast ? new BroadcastRouter(tables) : new HashRouter(tables, buffers);
+        var dispatcher = new BatchDispatcher(router, destinations, admission, inflight, buffers);
         var ingest = new IngestHandler(
             keys,
             new GzipBatchDecoder(buffers, options.MaxBatchSize, options.MaxConcurrentDecodes, options.MaxBatchMemory, options.QueueWait),
             buffers,
-            router,
-            destinations,
-            inflight,
-            admission,
+            dispatcher,
             new DecodeSlots(options.MaxConcurrentDecodes),
             counters,
             new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait),
@@ -198,7 +196,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             Stats = stats,
             Readiness = readiness,
             SelfMetrics = options.MetricsFlushSeconds > 0
-                ? new SelfMetrics(stats, router, admission, inflight, buffers, counters, SelfMetrics.Root(options.MetricsPrefix, settings.HostName), TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
+                ? new SelfMetrics(stats, dispatcher, buffers, counters, SelfMetrics.Root(options.MetricsPrefix, settings.HostName), TimeSpan.FromSeconds(options.MetricsFlushSeconds), loggers.CreateLogger<SelfMetrics>())
                 : null,
             Summary = options.SummaryInterval > TimeSpan.Zero ? new SummaryLog(stats, options.SummaryInterval, loggers.CreateLogger<SummaryLog>()) : null,
         };

@@ -18,10 +18,7 @@ internal sealed partial class IngestHandler(
     IKeyCache keys,
     GzipBatchDecoder decoder,
     BufferPool buffers,
-    IBatchRouter router,
-    DestinationSet destinations,
-    InflightBatches inflight,
-    Admission admission,
+    BatchDispatcher dispatcher,
     DecodeSlots decodeSlots,
     IngestCounters counters,
     IngestOptions options,
@@ -146,32 +143,14 @@ internal sealed partial class IngestHandler(
     }
 
     /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/>.</summary>
-    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, CancellationToken cancel)
-    {
-        if (parsed.Valid == 0)
+    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, CancellationToken cancel) =>
+        await dispatcher.DispatchAsync(lines, length, parsed.Valid, cancel) switch
         {
-            // Empty batches (a proxy's idle flush) and all-invalid ones: nothing to route.
-            buffers.Return(lines);
-            return null;
-        }
-        if (destinations.Current.IsEmpty)
-        {
-            buffers.Return(lines);
-            return "no destinations to deliver to\n";
-        }
-        if (!await admission.AcquireSlotAsync(cancel))
-        {
-            buffers.Return(lines);
-            return $"gateway busy: {inflight.Capacity} batches in flight (-incoming-queue-cap)\n";
-        }
-        var batch = new Batch(lines, length, parsed.Valid, buffers, inflight.Release);
-        var plan = new List<Delivery>(destinations.Current.Length);
-        router.Plan(batch, plan);
-        batch.Release();
-        return await admission.QueueAsync(plan, cancel) == AdmissionResult.Accepted
-            ? null
-            : $"destination queues full for {options.QueueWait.TotalSeconds:0.###}s (-queue-wait)\n";
-    }
+            DispatchResult.NoDestinations => "no destinations to deliver to\n",
+            DispatchResult.Busy => $"gateway busy: {dispatcher.SlotCapacity} batches in flight (-incoming-queue-cap)\n",
+            DispatchResult.QueuesFull => $"destination queues full for {options.QueueWait.TotalSeconds:0.###}s (-queue-wait)\n",
+            _ => null, // queued, or nothing to route (a proxy's idle flush, an all-invalid batch)
+        };
 
     private bool TryAuthorize(HttpContext context, out string keyName)
     {

@@ -15,9 +15,7 @@ namespace Polymur.Gateway.Telemetry;
 internal sealed partial class SelfMetrics : IAsyncDisposable
 {
     private readonly StatsCollector _stats;
-    private readonly IBatchRouter _router;
-    private readonly Admission _admission;
-    private readonly InflightBatches _inflight;
+    private readonly BatchDispatcher _dispatcher;
     private readonly BufferPool _buffers;
     private readonly IngestCounters _counters;
     private readonly string _root;
@@ -27,12 +25,10 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
 
     /// <param name="root">The series' path, as <see cref="Root"/> makes it.</param>
-    public SelfMetrics(StatsCollector stats, IBatchRouter router, Admission admission, InflightBatches inflight, BufferPool buffers, IngestCounters counters, string root, TimeSpan interval, ILogger<SelfMetrics> log)
+    public SelfMetrics(StatsCollector stats, BatchDispatcher dispatcher, BufferPool buffers, IngestCounters counters, string root, TimeSpan interval, ILogger<SelfMetrics> log)
     {
         _stats = stats;
-        _router = router;
-        _admission = admission;
-        _inflight = inflight;
+        _dispatcher = dispatcher;
         _buffers = buffers;
         _counters = counters;
         _root = root + ".";
@@ -80,20 +76,21 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
         int count = text.Count(c => c == '\n');
         var buffer = _buffers.Rent(Encoding.ASCII.GetByteCount(text));
         int length = Encoding.ASCII.GetBytes(text, buffer);
-        if (!await _admission.AcquireSlotAsync(_stop.Token))
+        switch (await _dispatcher.DispatchAsync(buffer, length, count, _stop.Token))
         {
-            _buffers.Return(buffer);
-            LogNotQueued(count, "in-flight batches at -incoming-queue-cap");
-            return;
+            case DispatchResult.Queued:
+                _counters.AddSelfMetrics(count);
+                break;
+            case DispatchResult.Busy:
+                LogNotQueued(count, "in-flight batches at -incoming-queue-cap");
+                break;
+            case DispatchResult.QueuesFull:
+                LogNotQueued(count, "destination queues full");
+                break;
+            case DispatchResult.NoDestinations:
+                LogNotQueued(count, "no destinations");
+                break;
         }
-        var batch = new Batch(buffer, length, count, _buffers, _inflight.Release);
-        var plan = new List<Delivery>();
-        _router.Plan(batch, plan);
-        batch.Release();
-        if (await _admission.QueueAsync(plan, _stop.Token) == AdmissionResult.Accepted)
-            _counters.AddSelfMetrics(count);
-        else
-            LogNotQueued(count, "destination queues full");
     }
 
     /// <summary>The lines of one flush, in a fixed order.</summary>
