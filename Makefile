@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps bench-deps soak fuzz test-faults test-hostile
+.PHONY: all build build-deps publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps bench-deps soak fuzz test-faults test-hostile
 
 all: build
 
@@ -14,10 +14,14 @@ build:
 	$(DOTNET) build polymur-gateway.sln -c Release --nologo -v quiet
 
 # One self-contained NativeAOT file. Trim/AOT warnings are errors (Gateway.csproj), so this fails on any.
-publish:
+publish: build-deps
 	$(DOTNET) publish Gateway/Gateway.csproj -c Release -r $(RID) -o $(PUBLISH_DIR) --nologo
 	@rm -f $(PUBLISH_DIR)/*.dbg $(PUBLISH_DIR)/*.json
 	@ls -l $(BINARY)
+
+# libdeflate's static library is linked into the binary (and its shared one serves the JIT-run tests).
+build-deps:
+	@[ -e /usr/lib/x86_64-linux-gnu/libdeflate.a ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdeflate-dev; }
 
 # A real Consul agent for the key tests (Debian bullseye's consul, fetched with apt into .cache/).
 consul:

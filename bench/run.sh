@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3"}
-bin=artifacts/publish/polymur-gateway
+bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; cp "$work/gw.log" /tmp/last-gw.log 2>/dev/null; rm -rf "$work"' EXIT

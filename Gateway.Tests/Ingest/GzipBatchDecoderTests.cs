@@ -40,7 +40,7 @@ public class GzipBatchDecoderTests
     }
 
     [Test]
-    public async Task A_pooled_inflater_left_inside_a_member_does_not_spoil_the_next_request()
+    public async Task A_pooled_decompressor_after_a_truncated_member_does_not_spoil_the_next_request()
     {
         // Found by the hostile corpus: a truncated body ends inside a member, and its inflater is reused.
         var decoder = new GzipBatchDecoder(new BufferPool(), 1 << 20);
@@ -64,6 +64,61 @@ public class GzipBatchDecoderTests
         var decoded = await DecodeAsync(bomb, 16384, 1 << 20);
 
         await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.TooLarge);
+    }
+
+    [Test]
+    [Arguments(0u)]
+    [Arguments(10u)]
+    [Arguments(uint.MaxValue)]
+    public async Task A_lying_ISIZE_is_only_a_hint_the_CRC_and_the_real_length_decide(uint claimed)
+    {
+        // ISIZE is the last 4 bytes; libdeflate checks it, so a forged one makes the member corrupt, never a
+        // wrong-sized batch or a buffer sized from the claim.
+        string lines = ProxyClient.Lines("isize", 2000);
+        byte[] honest = ProxyClient.Gzip(lines);
+        byte[] forged = [.. honest];
+        BitConverter.TryWriteBytes(forged.AsSpan(forged.Length - 4), claimed);
+        var pool = new BufferPool();
+        var decoder = new GzipBatchDecoder(pool, 64 << 20);
+
+        var good = await DecodeAsync(decoder, honest, 4096);
+        var bad = await DecodeAsync(decoder, forged, 4096);
+
+        await Assert.That(good.Status).IsEqualTo(DecodeStatus.Ok);
+        await Assert.That(Encoding.ASCII.GetString(good.Buffer, 0, good.Length)).IsEqualTo(lines);
+        await Assert.That(good.Buffer.Length).IsLessThan(4 * lines.Length); // sized from the honest ISIZE
+        await Assert.That(bad.Status).IsEqualTo(DecodeStatus.Malformed);
+        good.ReturnBuffer();
+        await Assert.That(pool.InUseBytes).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task A_member_bigger_than_the_last_ISIZE_suggests_grows_and_decodes_whole()
+    {
+        // Only the last member's ISIZE is at the end of the body: here a tiny one after a big one.
+        string big = ProxyClient.Lines("big", 20_000), small = ProxyClient.Lines("s", 1);
+        byte[] body = [.. ProxyClient.Gzip(big), .. ProxyClient.Gzip(small)];
+
+        var decoded = await DecodeAsync(body, 65536, 64 << 20);
+
+        await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.Ok);
+        await Assert.That(Encoding.ASCII.GetString(decoded.Buffer, 0, decoded.Length)).IsEqualTo(big + small);
+        decoded.ReturnBuffer();
+    }
+
+    [Test]
+    public async Task A_body_that_does_not_start_as_gzip_is_refused_before_the_rest_arrives()
+    {
+        // A body read whole must not let a client hold a decode slot by sending garbage slowly.
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(new byte[] { 0x1f, 0x1f });
+        var decoder = new GzipBatchDecoder(new BufferPool(), 1 << 20);
+
+        var decoding = decoder.DecodeAsync(pipe.Reader, 100_000, CancellationToken.None).AsTask();
+        var first = await Task.WhenAny(decoding, Task.Delay(5000));
+
+        await Assert.That(first).IsSameReferenceAs(decoding);
+        await Assert.That((await decoding).Status).IsEqualTo(DecodeStatus.Malformed);
     }
 
     private static Task<DecodedBatch> DecodeAsync(byte[] body, int chunk, long limit) =>

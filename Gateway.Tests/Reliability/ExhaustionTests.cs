@@ -18,8 +18,8 @@ public class ExhaustionTests
     /// <summary>README, Memory: the bound as a formula of the flags, at their defaults on this host.</summary>
     private static long DefaultBound()
     {
-        long decodes = Math.Max(4, 2 * Environment.ProcessorCount), batch = 64L << 20, batchMemory = 256L << 20, connections = 1024;
-        return (64L << 20) + batchMemory + (64L << 20) + decodes * (batch + 1) + connections * PerConnectionBytes;
+        long decodes = Math.Max(4, 2 * Environment.ProcessorCount), batch = 64L << 20, batchMemory = 256L << 20, body = 16L << 20, connections = 1024;
+        return (64L << 20) + batchMemory + (64L << 20) + decodes * (batch + 1) + decodes * body + connections * PerConnectionBytes;
     }
 
     /// <summary>README, Memory: what one HTTP/1.1 connection can make the gateway hold (buffers, Kestrel's state, slack).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 
@@ -7,19 +8,27 @@ namespace Polymur.Gateway.Ingest;
 
 /// <summary>
 /// Gunzips a request body (one or more concatenated gzip members, as a polymur-proxy sends after a failed
-/// post) into a pooled buffer. The decompressed limit is enforced while inflating, so a gzip bomb costs
-/// at most the limit in memory. Like Go's gzip reader: an empty body, a truncated member, or bytes after the
-/// last member that are not another member make the whole batch malformed.
-/// The buffer comes out of -max-batch-memory, the budget for every batch buffer in use: a decode that would
-/// pass it waits (up to <paramref name="memoryWait"/>) for batches to be delivered, then gives up.
+/// post) into a pooled buffer, with libdeflate, a whole member per call. The body is read whole first (Kestrel
+/// caps it at -max-body-size). Each member's ISIZE trailer is a hint for the output size, never trusted: a member
+/// that does not fit is inflated again into a buffer twice the size, up to the decompressed limit, so a gzip bomb
+/// costs at most the limit in memory and about twice the limit in work before its 413. Like Go's gzip reader: an
+/// empty body, a truncated member, or bytes after the last member that are not another member make the whole
+/// batch malformed. The output buffer comes out of -max-batch-memory, the budget for every batch buffer in use:
+/// a decode that would pass it waits (up to <paramref name="memoryWait"/>) for batches to be delivered, then
+/// gives up.
 /// </summary>
 internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, int largeBuffersKept = 4, long maxBatchMemory = long.MaxValue, TimeSpan memoryWait = default)
 {
     private const int MinInitialBuffer = 64 * 1024;
-    private const int TypicalRatio = 10;
 
-    // Inflaters keep a 32 KiB window plus state; reuse a few rather than allocating one per request.
-    private readonly ConcurrentBag<GzipInflater> _inflaters = [];
+    // An ISIZE claiming more than this many times the compressed size is not believed at first (metric batches
+    // inflate about 6.5x); a bomb that really is that big grows there by doubling.
+    private const int TrustedRatio = 64;
+
+    private const int GzipTrailer = 8, GzipMinimumMember = 18;
+
+    // A decompressor is about 32 KiB of tables; reuse a few rather than allocating one per request.
+    private readonly ConcurrentBag<Libdeflate> _decompressors = [];
 
     // Buffers past BufferPool.MaxPooled are all exactly the limit (+1 spare) in size, and a few are kept for
     // reuse, one per decode slot: gzip bombs then reuse them instead of leaving 64 MiB of garbage each.
@@ -60,200 +69,162 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
     public async ValueTask<DecodedBatch> DecodeAsync(PipeReader body, long? contentLength, CancellationToken cancel)
     {
         var deadline = DateTime.UtcNow + memoryWait;
-        var state = new State(this, InitialCapacity(contentLength));
-        if (!state.HasBuffer && !await WaitForRoomAsync(state, deadline, cancel))
-            return state.Finish();
-        var inflater = _inflaters.TryTake(out var pooled) ? pooled : new GzipInflater();
-        state.Inflater = inflater;
-        bool keepInflater = false;
+        var (compressed, length) = await ReadWholeAsync(body, contentLength, cancel);
+        var output = new Output(this);
+        if (length < 0)
+        {
+            buffers.Return(compressed);
+            return output.Fail(DecodeStatus.Malformed);
+        }
+        var decompressor = _decompressors.TryTake(out var pooled) ? pooled : new Libdeflate();
+        try
+        {
+            if (!await output.GrowAsync(FirstGuess(compressed.AsSpan(0, length)), deadline, cancel))
+                return output.Fail(DecodeStatus.NoMemory);
+            int offset = 0, members = 0;
+            while (offset < length)
+            {
+                var result = decompressor.Inflate(compressed.AsSpan(offset, length - offset), output.Free, out int consumed, out int written);
+                if (result == MemberResult.Corrupt)
+                    return output.Fail(DecodeStatus.Malformed);
+                if (result == MemberResult.OutputFull)
+                {
+                    if (output.AtLimit)
+                        return output.Fail(DecodeStatus.TooLarge);
+                    if (!await output.GrowAsync(output.Capacity * 2L, deadline, cancel))
+                        return output.Fail(DecodeStatus.NoMemory);
+                    continue; // the same member again, into the bigger buffer
+                }
+                offset += consumed;
+                output.Wrote(written);
+                members++;
+            }
+            // A body with no member at all is as malformed as a truncated one.
+            return members == 0 ? output.Fail(DecodeStatus.Malformed) : output.Finish(members);
+        }
+        catch
+        {
+            output.Fail(DecodeStatus.Malformed);
+            throw;
+        }
+        finally
+        {
+            buffers.Return(compressed);
+            if (_decompressors.Count < Environment.ProcessorCount * 4)
+                _decompressors.Add(decompressor);
+            else
+                decompressor.Dispose();
+        }
+    }
+
+    // The last member's ISIZE (the whole output for the usual one-member body), believed up to TrustedRatio times
+    // the compressed size and never past the limit.
+    private long FirstGuess(ReadOnlySpan<byte> compressed)
+    {
+        long isize = compressed.Length >= GzipMinimumMember ? BinaryPrimitives.ReadUInt32LittleEndian(compressed[^4..]) : 0;
+        return Math.Min(Math.Max(Math.Min(isize, (long)compressed.Length * TrustedRatio) + 1, MinInitialBuffer), maxBatchSize + 1);
+    }
+
+    // The body, whole, in a pooled buffer (sized from Content-Length when there is one). Kestrel stops a body
+    // past -max-body-size, and one sent too slowly, with the exceptions the handler answers. A body that does not
+    // start as gzip is given up on (length -1) as soon as its first bytes show it, not after it has all come in.
+    private async ValueTask<(byte[] Buffer, int Length)> ReadWholeAsync(PipeReader body, long? contentLength, CancellationToken cancel)
+    {
+        var buffer = buffers.Rent((int)Math.Clamp(contentLength ?? 0, GzipTrailer, BufferPool.MaxPooled));
+        int length = 0;
         try
         {
             while (true)
             {
                 var read = await body.ReadAsync(cancel);
-                long used = 0;
-                // An empty read still lets output pending from before a wait come out.
-                var step = read.Buffer.IsEmpty ? state.Feed([], out _) : FeedStep.Continue;
                 foreach (var segment in read.Buffer)
                 {
-                    step = state.Feed(segment.Span, out int consumed);
-                    used += consumed;
-                    if (step != FeedStep.Continue)
-                        break;
-                }
-                if (step == FeedStep.Bad)
-                {
-                    body.AdvanceTo(read.Buffer.End);
-                    return state.Finish();
-                }
-                if (step == FeedStep.NeedMemory)
-                {
-                    // Keep the rest of the body in the pipe; read it again once there is room.
-                    body.AdvanceTo(read.Buffer.GetPosition(used));
-                    if (!await WaitForRoomAsync(state, deadline, cancel))
-                        return state.Finish();
-                    continue;
+                    if (buffer.Length - length < segment.Length)
+                    {
+                        var bigger = buffers.Rent((int)Math.Min(Math.Max((long)buffer.Length * 2, (long)length + segment.Length), int.MaxValue));
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        buffers.Return(buffer);
+                        buffer = bigger;
+                    }
+                    segment.Span.CopyTo(buffer.AsSpan(length));
+                    length += segment.Length;
                 }
                 body.AdvanceTo(read.Buffer.End);
+                if (!StartsAsGzip(buffer.AsSpan(0, length)))
+                    return (buffer, -1);
                 if (read.IsCompleted)
-                    break;
+                    return (buffer, length);
             }
-            keepInflater = true;
-            return state.Finish();
         }
         catch
         {
-            state.Abandon();
+            buffers.Return(buffer);
             throw;
         }
-        finally
-        {
-            if (keepInflater && _inflaters.Count < Environment.ProcessorCount * 4)
-                _inflaters.Add(inflater);
-            else
-                inflater.Dispose();
-        }
     }
 
-    // Waits until the buffer the state needs fits in the budget; false (and the state marked) when time runs out.
-    private async ValueTask<bool> WaitForRoomAsync(State state, DateTime deadline, CancellationToken cancel)
-    {
-        while (true)
-        {
-            var returned = buffers.Returned.Register();
-            if (state.TryTakeBuffer())
-                return true;
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-                break;
-            try
-            {
-                await returned.WaitAsync(left, cancel);
-            }
-            catch (TimeoutException)
-            {
-                break;
-            }
-        }
-        state.OutOfMemory();
-        return false;
-    }
+    // The magic bytes and the deflate method, as far as they have arrived.
+    private static bool StartsAsGzip(ReadOnlySpan<byte> start) =>
+        start.Length == 0 || (start[0] == 0x1f && (start.Length < 2 || start[1] == 0x8b) && (start.Length < 3 || start[2] == 8));
 
-    private int InitialCapacity(long? contentLength)
+    /// <summary>The output of one decode: a buffer from the budget that grows, keeping what was inflated into it.</summary>
+    private sealed class Output(GzipBatchDecoder owner)
     {
-        long guess = contentLength is > 0 ? contentLength.Value * TypicalRatio : MinInitialBuffer;
-        // Never more than the limit allows, even when the limit is below the usual starting size.
-        return (int)Math.Min(Math.Max(guess, MinInitialBuffer), maxBatchSize + 1);
-    }
-
-    private enum FeedStep
-    {
-        Continue,
-        Bad,
-
-        /// <summary>The buffer must grow and the budget has no room yet; the input from the consumed count on is left.</summary>
-        NeedMemory,
-    }
-
-    /// <summary>The decoding of one body: synchronous, so spans can be used across pipe reads.</summary>
-    private sealed class State(GzipBatchDecoder owner, int initialCapacity)
-    {
-        private byte[] _buffer = owner.TryRent(initialCapacity) ?? [];
-        private int _wanted = initialCapacity;
+        private byte[] _buffer = [];
         private int _length;
-        private int _members;
-        private bool _inMember;
-        private DecodeStatus _status = DecodeStatus.Ok;
-        private InflateStep _resume = InflateStep.NeedInput;
 
-        public GzipInflater Inflater { get; set; } = null!;
+        /// <summary>What the inflater may fill: one byte stays spare for a final LF, and the limit is never passed.</summary>
+        public Span<byte> Free => _buffer.AsSpan(_length, Capacity - _length);
 
-        public bool HasBuffer => _buffer.Length > 0;
+        public int Capacity => (int)Math.Min(Math.Max(_buffer.Length - 1, 0), owner.MaxBatchSize);
 
-        /// <summary>Inflates one input segment, saying how much of it was taken.</summary>
-        public FeedStep Feed(ReadOnlySpan<byte> input, out int consumedTotal)
+        public bool AtLimit => Capacity >= owner.MaxBatchSize;
+
+        public void Wrote(int bytes) => _length += bytes;
+
+        /// <summary>Moves to a buffer of at least <paramref name="wanted"/> bytes, waiting for room in the budget; false when time ran out.</summary>
+        public async ValueTask<bool> GrowAsync(long wanted, DateTime deadline, CancellationToken cancel)
         {
-            consumedTotal = 0;
-            var step = _resume;
-            _resume = InflateStep.NeedInput;
-            while (!input.IsEmpty || step == InflateStep.OutputFull)
+            int size = (int)Math.Min(Math.Max(wanted, MinInitialBuffer), owner.MaxBatchSize + 1);
+            while (true)
             {
-                if (!_inMember)
+                var returned = owner.Buffers.Returned.Register();
+                var bigger = owner.TryRent(size);
+                if (bigger is not null)
                 {
-                    // Every member starts from a clean state: a pooled inflater may come from a request that
-                    // ended inside a member (a truncated body), and must not continue that stream.
-                    Inflater.Reset();
-                    _inMember = true;
-                    _members++;
+                    _buffer.AsSpan(0, _length).CopyTo(bigger);
+                    if (_buffer.Length > 0)
+                        owner.ReturnBuffer(_buffer);
+                    _buffer = bigger;
+                    return true;
                 }
-                // Keep one byte spare for a final LF; the usable capacity never passes the limit.
-                int capacity = (int)Math.Min(_buffer.Length - 1, owner.MaxBatchSize);
-                if (_length == capacity)
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                    return false;
+                try
                 {
-                    if (_length >= owner.MaxBatchSize)
-                        return Fail(DecodeStatus.TooLarge);
-                    _wanted = (int)Math.Min((long)_buffer.Length * 2, owner.MaxBatchSize + 1);
-                    if (!TryTakeBuffer())
-                    {
-                        _resume = step; // output may be pending in the inflater with no input left
-                        return FeedStep.NeedMemory;
-                    }
-                    capacity = (int)Math.Min(_buffer.Length - 1, owner.MaxBatchSize);
+                    await returned.WaitAsync(left, cancel);
                 }
-
-                step = Inflater.Inflate(input, _buffer.AsSpan(_length, capacity - _length), out int consumed, out int written);
-                input = input[consumed..];
-                consumedTotal += consumed;
-                _length += written;
-                if (step == InflateStep.Corrupt)
-                    return Fail(DecodeStatus.Malformed);
-                if (step == InflateStep.MemberEnd)
-                    _inMember = false;
+                catch (TimeoutException)
+                {
+                    return false;
+                }
             }
-            return FeedStep.Continue;
         }
 
-        /// <summary>Moves to a buffer of the wanted size if the budget has room for it.</summary>
-        public bool TryTakeBuffer()
-        {
-            if (_buffer.Length >= _wanted)
-                return true;
-            var bigger = owner.TryRent(_wanted);
-            if (bigger is null)
-                return false;
-            _buffer.AsSpan(0, _length).CopyTo(bigger);
-            if (_buffer.Length > 0)
-                owner.ReturnBuffer(_buffer);
-            _buffer = bigger;
-            return true;
-        }
-
-        public void OutOfMemory() => _status = DecodeStatus.NoMemory;
-
-        private FeedStep Fail(DecodeStatus status)
-        {
-            _status = status;
-            return FeedStep.Bad;
-        }
-
-        public DecodedBatch Finish()
-        {
-            // A body with no member, or one that stops inside a member, is truncated.
-            if (_status == DecodeStatus.Ok && (_members == 0 || _inMember))
-                _status = DecodeStatus.Malformed;
-            if (_status != DecodeStatus.Ok)
-            {
-                Abandon();
-                return new DecodedBatch { Decoder = owner, Status = _status, Buffer = [] };
-            }
-            return new DecodedBatch { Decoder = owner, Status = DecodeStatus.Ok, Buffer = _buffer, Length = _length, Members = _members };
-        }
-
-        public void Abandon()
+        public DecodedBatch Fail(DecodeStatus status)
         {
             if (_buffer.Length > 0)
                 owner.ReturnBuffer(_buffer);
             _buffer = [];
+            return new DecodedBatch { Decoder = owner, Status = status, Buffer = [] };
+        }
+
+        public DecodedBatch Finish(int members)
+        {
+            var batch = new DecodedBatch { Decoder = owner, Status = DecodeStatus.Ok, Buffer = _buffer, Length = _length, Members = members };
+            _buffer = [];
+            return batch;
         }
     }
 }
