@@ -36,6 +36,6 @@ apt-get "${apt_opts[@]}" update
 (cd "$work" && apt-get "${apt_opts[@]}" download consul)
 mkdir -p "$dest"
 dpkg-deb -x "$work"/consul_*.deb "$dest"
-"$bin" version | head -n 1 >&2
+"$bin" version | sed -n 1p >&2 # sed reads it all: head would leave consul a SIGPIPE, fatal under pipefail
 echo "fetch-consul: took $(( $(date +%s) - start ))s" >&2
 echo "$bin"

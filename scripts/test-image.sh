@@ -21,7 +21,7 @@ rootfs=$work/bundle/rootfs
 size=$(du -sb "$rootfs" | cut -f1)
 echo "     image: $(stat -c %s "$archive") bytes as an OCI archive, $size bytes unpacked"
 check "unpacked image is at most 30 MB" test "$size" -le "$limit"
-config=$(find "$work/layout/blobs" -type f -size -20k -exec grep -l '"Entrypoint"' {} + | head -n 1)
+config=$(find "$work/layout/blobs" -type f -size -20k -exec grep -l '"Entrypoint"' {} + | sed -n 1p)
 check "the spool volume is declared, set, and the non-root user's" sh -c "grep -q '\"/var/lib/polymur-gateway\":{}' '$config' && grep -q 'POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway' '$config' && [ \"\$(stat -c %u:%a '$rootfs/var/lib/polymur-gateway')\" = 65532:700 ]"
 check "runs as non-root 65532 with an exec-form entrypoint" sh -c "grep -q '\"User\":\"65532:65532\"' '$config' && grep -q '\"Entrypoint\":\[\"/polymur-gateway\"\]' '$config'"
 
