@@ -162,7 +162,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             dispatcher,
             new DecodeSlots(options.MaxConcurrentDecodes),
             counters,
-            new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait),
+            new IngestOptions(options.KeyPrefix, options.MaxBodySize, options.MaxBatchSize, options.MaxLineLength, options.QueueWait, options.MaxBatchMemory),
             loggers.CreateLogger<IngestHandler>());
 
         web.Use(connections.TrackRequest);

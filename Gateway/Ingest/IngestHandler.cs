@@ -107,14 +107,15 @@ internal sealed partial class IngestHandler(
                 return;
         }
 
-        ParseCounts parsed = Parse(decoded, keyName, out byte[] lines, out int length);
+        ParseCounts parsed = Parse(decoded, keyName, out byte[] lines, out int length, out LineIndex index);
         if (length < 0)
         {
+            index.ReturnTo(buffers);
             buffers.Return(lines);
             await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes with the key prefix (-max-batch-size)\n");
             return;
         }
-        string? refusal = await DispatchAsync(lines, length, parsed, context.RequestAborted);
+        string? refusal = await DispatchAsync(lines, length, parsed, index, context.RequestAborted);
         if (refusal is not null)
         {
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, refusal);
@@ -126,25 +127,46 @@ internal sealed partial class IngestHandler(
         await Responses.WriteAsync(context, StatusCodes.Status200OK, Responses.BatchReceived);
     }
 
-    /// <summary>Validates and compacts (or prefixes) the lines; the decoded buffer is consumed.</summary>
-    private ParseCounts Parse(in DecodedBatch decoded, string keyName, out byte[] lines, out int length)
+    /// <summary>
+    /// Validates and compacts (or prefixes) the lines, in one pass that also fills the router's line index
+    /// when it wants one; the decoded buffer is consumed.
+    /// </summary>
+    private ParseCounts Parse(in DecodedBatch decoded, string keyName, out byte[] lines, out int length, out LineIndex index)
     {
+        byte[]? entries = RentIndex(decoded.Length);
+        ParseCounts counts;
+        int indexed;
         if (!options.KeyPrefix)
         {
             lines = decoded.Buffer;
-            return LineSplitter.CompactInPlace(decoded.Buffer, decoded.Length, options.MaxLineLength, out length);
+            counts = LineSplitter.CompactInPlace(decoded.Buffer, decoded.Length, options.MaxLineLength, LineIndex.Writable(entries), out length, out indexed);
         }
-        Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
-        prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
-        lines = buffers.Rent(decoded.Length + decoded.Length / 4 + 64);
-        var counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, options.MaxBatchSize, buffers, ref lines, out length);
-        decoded.ReturnBuffer();
+        else
+        {
+            Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
+            prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
+            lines = buffers.Rent(decoded.Length + decoded.Length / 4 + 64);
+            counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, options.MaxBatchSize, buffers, ref lines, LineIndex.Writable(entries), out length, out indexed);
+            decoded.ReturnBuffer();
+        }
+        index = new LineIndex(entries, indexed);
         return counts;
     }
 
+    // Room for one entry per 24 bytes, a typical line's length; a batch of shorter lines fills it and the
+    // router scans the rest itself. No index when it is not wanted, when a line could be too long for an
+    // entry, or when -max-batch-memory has no room for it.
+    private byte[]? RentIndex(int decodedLength)
+    {
+        if (!dispatcher.WantsLineIndex || options.MaxLineLength > LineIndex.MaxLineLength || decodedLength == 0)
+            return null;
+        int entries = Math.Min(decodedLength / 24 + 64, 1 << 16);
+        return buffers.TryRent(LineIndex.BytesFor(entries), options.MaxBatchMemory, out var buffer) ? buffer : null;
+    }
+
     /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/>.</summary>
-    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, CancellationToken cancel) =>
-        await dispatcher.DispatchAsync(lines, length, parsed.Valid, cancel) switch
+    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, LineIndex index, CancellationToken cancel) =>
+        await dispatcher.DispatchAsync(lines, length, parsed.Valid, index, cancel) switch
         {
             DispatchResult.NoDestinations => "no destinations to deliver to\n",
             DispatchResult.Busy => $"gateway busy: {dispatcher.SlotCapacity} batches in flight (-incoming-queue-cap)\n",

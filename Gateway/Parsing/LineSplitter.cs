@@ -10,14 +10,23 @@ namespace Polymur.Gateway.Parsing;
 /// </summary>
 internal static class LineSplitter
 {
+    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, out int outputLength) =>
+        CompactInPlace(buffer, length, maxLineLength, default, out outputLength, out _);
+
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, out int outputLength) =>
+        CopyWithPrefix(input, prefix, maxLineLength, maxOutputLength, buffers, ref output, default, out outputLength, out _);
+
     /// <summary>
     /// Compacts the valid lines of <c>buffer[..length]</c> in place. The buffer needs one byte spare past
     /// <paramref name="length"/> for a final line that has no LF (kept whole, unlike the original).
     /// When every line is already clean, nothing moves: the decompressed buffer is sent as it is.
+    /// Each valid line's lengths go into <paramref name="index"/> while it has room (see <see cref="LineIndex"/>);
+    /// <paramref name="indexed"/> says how many did.
     /// </summary>
-    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, out int outputLength)
+    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, Span<uint> index, out int outputLength, out int indexed)
     {
         int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
+        indexed = 0;
         while (read < length)
         {
             var rest = buffer[read..length];
@@ -30,9 +39,11 @@ internal static class LineSplitter
             }
             else
             {
-                switch (GraphiteLine.Check(line, out int start, out int len, out _))
+                switch (GraphiteLine.Check(line, out int start, out int len, out int pathLength))
                 {
                     case LineVerdict.Valid:
+                        if (indexed < index.Length)
+                            index[indexed++] = LineIndex.Pack(len + 1, pathLength);
                         int from = read + start;
                         if (from != write)
                             buffer.Slice(from, len).CopyTo(buffer[write..]);
@@ -57,9 +68,10 @@ internal static class LineSplitter
     /// to the line as forwarded, prefix included. Stops, with <paramref name="outputLength"/> -1, when the
     /// output would pass <paramref name="maxOutputLength"/>: a prefix can make many short lines ten times longer.
     /// </summary>
-    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, out int outputLength)
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, Span<uint> index, out int outputLength, out int indexed)
     {
         int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
+        indexed = 0;
         while (read < input.Length)
         {
             var rest = input[read..];
@@ -71,7 +83,7 @@ internal static class LineSplitter
                 tooLong++;
                 continue;
             }
-            var verdict = GraphiteLine.Check(line, out int start, out int len, out _);
+            var verdict = GraphiteLine.Check(line, out int start, out int len, out int pathLength);
             if (verdict == LineVerdict.Invalid)
                 invalid++;
             if (verdict != LineVerdict.Valid)
@@ -96,6 +108,8 @@ internal static class LineSplitter
             line.Slice(start, len).CopyTo(dest[(prefix.Length + 1)..]);
             dest[needed - 1] = (byte)'\n';
             write += needed;
+            if (indexed < index.Length)
+                index[indexed++] = LineIndex.Pack(needed, prefix.Length + 1 + pathLength);
             valid++;
         }
         outputLength = write;

@@ -32,27 +32,29 @@ public sealed class BatchDispatcher(IBatchRouter router, DestinationSet destinat
     /// <summary>-incoming-queue-cap, for the caller's answer when it is <see cref="DispatchResult.Busy"/>.</summary>
     public int SlotCapacity => inflight.Capacity;
 
-    public async ValueTask<DispatchResult> DispatchAsync(byte[] lines, int length, int points, CancellationToken cancel)
+    /// <summary>Whether the router reads a <see cref="LineIndex"/>; without one, the parser need not build it.</summary>
+    public bool WantsLineIndex => router.WantsLineIndex;
+
+    public ValueTask<DispatchResult> DispatchAsync(byte[] lines, int length, int points, CancellationToken cancel) =>
+        DispatchAsync(lines, length, points, default, cancel);
+
+    /// <summary>Also owns <paramref name="index"/>'s buffer, which goes back to the pool once the plan is made.</summary>
+    public async ValueTask<DispatchResult> DispatchAsync(byte[] lines, int length, int points, LineIndex index, CancellationToken cancel)
     {
-        if (points == 0)
+        DispatchResult? refusal = points == 0 ? DispatchResult.Empty
+            : destinations.Current.Length == 0 ? DispatchResult.NoDestinations
+            : !await admission.AcquireSlotAsync(cancel) ? DispatchResult.Busy
+            : null;
+        if (refusal is { } result)
         {
+            index.ReturnTo(buffers);
             buffers.Return(lines);
-            return DispatchResult.Empty;
-        }
-        int targets = destinations.Current.Length;
-        if (targets == 0)
-        {
-            buffers.Return(lines);
-            return DispatchResult.NoDestinations;
-        }
-        if (!await admission.AcquireSlotAsync(cancel))
-        {
-            buffers.Return(lines);
-            return DispatchResult.Busy;
+            return result;
         }
         var batch = new Batch(lines, length, points, buffers, inflight.Release);
-        var plan = new List<Delivery>(targets);
-        router.Plan(batch, plan);
+        var plan = new List<Delivery>(destinations.Current.Length);
+        router.Plan(batch, index, plan);
+        index.ReturnTo(buffers);
         batch.Release(); // each delivery holds its own reference now
         return await admission.QueueAsync(plan, cancel) == AdmissionResult.Accepted ? DispatchResult.Queued : DispatchResult.QueuesFull;
     }

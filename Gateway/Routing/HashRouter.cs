@@ -10,7 +10,9 @@ namespace Polymur.Gateway.Routing;
 /// </summary>
 public sealed class HashRouter(RoutingTables tables, BufferPool buffers) : IBatchRouter
 {
-    public void Plan(Batch batch, List<Delivery> plan)
+    public bool WantsLineIndex => true;
+
+    public void Plan(Batch batch, LineIndex index, List<Delivery> plan)
     {
         var table = tables.Current;
         var targets = table.Destinations;
@@ -28,7 +30,16 @@ public sealed class HashRouter(RoutingTables tables, BufferPool buffers) : IBatc
         var parts = new Part[targets.Length];
         int guess = batch.Length / targets.Length + batch.Length / 8 + 64;
         ReadOnlySpan<byte> data = batch.Data;
-        while (!data.IsEmpty)
+        if (index.Covers(batch.Points))
+        {
+            foreach (uint entry in index.Entries)
+            {
+                var line = data[..LineIndex.LineLength(entry)];
+                data = data[line.Length..];
+                parts[placement.DestinationFor(line[..LineIndex.PathLength(entry)])].Append(line, guess, buffers);
+            }
+        }
+        while (!data.IsEmpty) // no index: find each line end and path end again
         {
             int lf = data.IndexOf((byte)'\n');
             var line = data[..(lf + 1)]; // lines in a parsed batch always end in LF
