@@ -5,56 +5,6 @@ using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Telemetry;
 
-/// <summary>Every counter at one moment: what /stats, /metrics and the self-metrics flush all report.</summary>
-public sealed record StatsSnapshot(
-    DateTimeOffset StartTime,
-    double UptimeSeconds,
-    IngestStats Ingest,
-    PointTotals Points,
-    DestinationStats[] Destinations,
-    QueueStats IncomingQueue,
-    KeyStats Keys,
-    BufferStats Buffers,
-    ConnectionStats Connections,
-    SpoolStats? Spool,
-    RuntimeStats Runtime);
-
-public sealed record IngestStats(long BatchesAccepted, Dictionary<string, long> BatchesRefused, long LinesReceived, long LinesInvalid, long LinesTooLong, long SelfMetricLines);
-
-/// <summary>Totals over every destination: routed = delivered + dropped + queued.</summary>
-public sealed record PointTotals(long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued);
-
-public sealed record DestinationStats(string Name, bool Connected, long Routed, long Delivered, Dictionary<string, long> Dropped, long Queued, long QueueCapacity, long Resent, long Spooled, long SpoolPending, long SpoolBytes, long SpoolFiles, double? SpoolOldestSeconds);
-
-/// <summary>The spools together (-spool-dir): the disk they take against -spool-max-size, and those kept for destinations no longer configured.</summary>
-public sealed record SpoolStats(long UsedBytes, long LimitBytes, Spool.OrphanSpool[] Orphans);
-
-public sealed record QueueStats(long CurrentSize, long Limit);
-
-public sealed record KeyStats(string Source, int Count, bool Reachable, DateTimeOffset? LastSync, string? LastError);
-
-/// <summary>
-/// The batch buffer pool: the bytes of batches held now (what -max-batch-memory limits), what it keeps for
-/// reuse and its cap, and how many buffers it ever had to allocate.
-/// </summary>
-public sealed record BufferStats(long InUseBytes, long InUseLimitBytes, long RetainedBytes, long RetainedLimitBytes, long Allocations);
-
-/// <summary>Ingest connections: open now and the cap, and those closed by the limit or the first-request timeout.</summary>
-public sealed record ConnectionStats(int Open, int Limit, long Evicted, long Refused, long TimedOut);
-
-public sealed record RuntimeStats(
-    long WorkingSetBytes,
-    long GcHeapSizeBytes,
-    long GcCommittedBytes,
-    Dictionary<string, long> GcGenerationSizeBytes,
-    long TotalAllocatedBytes,
-    long Gen0Collections,
-    long Gen1Collections,
-    long Gen2Collections,
-    double GcPauseSeconds,
-    double CpuSeconds,
-    int Threads);
-
 /// <summary>
 /// Takes snapshots of the running gateway's counters. A figure the kernel must supply (threads, CPU time, RSS)
 /// reads as -1 when it cannot, for example once file descriptors run out: telemetry never takes the process down.
@@ -148,19 +98,4 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
 
     private static Dictionary<string, long> DropsOf(DestinationCounters c) =>
         DropReasons.All.ToDictionary(DropReasons.Name, c.Dropped);
-}
-
-/// <summary>The names drop reasons have in /stats, /metrics and self-metrics.</summary>
-public static class DropReasons
-{
-    public static readonly DropReason[] All = [DropReason.QueueFull, DropReason.ShutdownTimeout, DropReason.DestinationRemoved, DropReason.SpoolFull, DropReason.SpoolCorrupt];
-
-    public static string Name(DropReason reason) => reason switch
-    {
-        DropReason.QueueFull => "queue_full",
-        DropReason.ShutdownTimeout => "shutdown_timeout",
-        DropReason.DestinationRemoved => "destination_removed",
-        DropReason.SpoolFull => "spool_full",
-        _ => "spool_corrupt",
-    };
 }

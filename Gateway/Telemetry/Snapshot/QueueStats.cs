@@ -1,0 +1,3 @@
+namespace Polymur.Gateway.Telemetry;
+
+public sealed record QueueStats(long CurrentSize, long Limit);
