@@ -3,14 +3,14 @@
 # Each scenario posts one pre-built 5000-line gzip batch (level 6, ~58-byte lines) over 4 connections for
 # a fixed time, waits for the sinks to drain, and prints throughput and the gateway's CPU cost per metric.
 # Usage: bench/run.sh [seconds]   BENCH_SCENARIOS="broadcast:1 hash-route:3 hash-route+spool:3 spool:3" chooses
-# scenarios (+spool: -spool-dir on, every destination up);
+# scenarios (options after + are listed at run_scenario; spool:N spools to a destination that is down);
 # BENCH_QUEUE_CAP=N sets -outgoing-queue-cap (default: the gateway's own default, 4096 points).
 # BENCH_ROUNDS=N (default 3) runs the whole list N times, interleaved: this machine's speed drifts by 20% within
 # minutes, so each ratio is taken within a round and the median of the rounds is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+idle:1"}
 bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -18,13 +18,22 @@ trap 'kill $(jobs -p) 2>/dev/null || true; cp "$work/gw.log" /tmp/last-gw.log 2>
 hz=$(getconf CLK_TCK)
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+command -v h2load >/dev/null || { echo "h2load is missing: apt-get install nghttp2-client" >&2; exit 1; }
 [ -x "$bin" ] || { echo "$bin is missing: make publish" >&2; exit 1; }
 dotnet build bench/BenchTools -c Release -v quiet --nologo >/dev/null
 "$tools" makebatch "$work/batch.gz" 5000
+"$tools" makebatch "$work/batch100.gz" 100 > /dev/null
+"$tools" makeempty "$work/empty.gz"
 export BENCH_BATCH="$work/batch.gz"
+# A throwaway certificate for the HTTPS scenarios.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"
-echo "zlib alone (.NET GZipStream, same batch, one core): $(taskset -c 0 "$tools" inflate "$work/batch.gz" 3)"
-echo "libdeflate alone (whole-buffer gzip, same batch):    $(taskset -c 0 "$tools" inflate-libdeflate "$work/batch.gz" 3)"
+zlib_line=$(taskset -c 0 "$tools" inflate "$work/batch.gz" 3)
+libdeflate_line=$(taskset -c 0 "$tools" inflate-libdeflate "$work/batch.gz" 3)
+echo "zlib alone (.NET GZipStream, same batch, one core): $zlib_line"
+echo "libdeflate alone (whole-buffer gzip, same batch):    $libdeflate_line"
+zlib_ns=${zlib_line#*=}; libdeflate_ns=${libdeflate_line#*=}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu1_busy_idle() { awk '/^cpu1 /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
@@ -79,65 +88,121 @@ spool_scenario() {
   rm -rf "$spooldir"
 }
 
-declare -A cost   # scenario -> CPU ns per accepted metric in each round, for the ratios at the end
-rounds=${BENCH_ROUNDS:-3}
-for round in $(seq 1 "$rounds"); do
-for scenario in $scenarios; do
-  dist=${scenario%%:*}
-  n=${scenario##*:}
-  if [ "$dist" = spool ]; then
-    spool_scenario "$n"
-    continue
-  fi
-  # dist+spool: the same scenario with -spool-dir on and every destination up (what the spool costs when idle).
-  spoolflags=()
-  if [ "${dist%+spool}" != "$dist" ]; then dist=${dist%+spool}; rm -rf "$work/spool"; mkdir -p "$work/spool"; spoolflags=(-spool-dir "$work/spool"); fi
-  ports=(); dests=()
+# One scenario: DIST[+OPTION...]:N. Options: spool (-spool-dir on, every destination up), prefix (-key-prefix),
+# tls (HTTPS, HTTP/1.1, wrk), h2 (HTTPS, h2 by ALPN, h2load), lines100 (100-line batches), empty (a proxy's
+# 23-byte idle flush: no metrics, so the cost is per request), idle (2000 idle keep-alive connections held
+# open throughout: RSS, and what each costs).
+run_scenario() {
+  local scenario=$1 spec=${1%%:*} n=${1##*:}
+  local dist=${spec%%+*} opts="+${spec#*+}+" flags=() batch=$work/batch.gz lines=5000 scheme=http client=wrk
+  [ "$spec" = "$dist" ] && opts=""
+  case $opts in *+spool+*) rm -rf "$work/spool"; mkdir -p "$work/spool"; flags+=(-spool-dir "$work/spool");; esac
+  case $opts in *+prefix+*) flags+=(-key-prefix);; esac
+  case $opts in *+tls+*|*+h2+*) scheme=https;; esac
+  case $opts in *+h2+*) client=h2load;; esac
+  case $opts in *+lines100+*) batch=$work/batch100.gz; lines=100;; esac
+  case $opts in *+empty+*) batch=$work/empty.gz; lines=0;; esac
+  case $opts in *+idle+*) flags+=(-max-connections 4096);; esac
+  local ports=() dests=() p i
   for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
   rm -f "$work/count"
   taskset -c 1 "$tools" sink "$work/count" "${ports[@]}" > "$work/sink.log" &
-  sink=$!
+  local sink=$!
   until [ -s "$work/count" ]; do sleep 0.05; done
+  local port stat url
   port=$(free_port); stat=$(free_port)
-  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
+  if [ "$scheme" = https ]; then
+    flags+=(-cert "$work/cert.pem" -key "$work/key.pem" -listen-https-port "$port" -listen-http-port "$(free_port)")
+  else
+    flags+=(-listen-http-port "$port")
+  fi
+  url="$scheme://127.0.0.1:$port"
+  # -dev-mode's key is 123; with -key-prefix its lines go out as 123.<path>.
+  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
-    ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} "${spoolflags[@]}" 2> "$work/gw.log" &
-  gw=$!
-  until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
+    ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} "${flags[@]}" 2> "$work/gw.log" &
+  local gw=$!
+  until curl -skf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "$url/ping"; do sleep 0.05; done
+  local idle="" rss_before_idle=0 rss_idle=0
+  case $opts in *+idle+*)
+    rss_before_idle=$(awk '/VmRSS/ {print $2}' "/proc/$gw/status")
+    taskset -c 1 "$tools" idle "$port" 2000 > "$work/idle.out" &
+    idle=$!
+    until grep -q ready "$work/idle.out" 2>/dev/null; do sleep 0.1; kill -0 $idle; done
+    sleep 0.5
+    rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$gw/status");;
+  esac
+  local before after b1 i1 b2 i2
   before=$(cpu_ticks $gw)
   read -r b1 i1 < <(cpu1_busy_idle)
-  taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port/ingest" > "$work/wrk.txt"
-  accepted=$(awk -F= '/^accepted_batches=/{print $2}' "$work/wrk.txt")
+  local accepted refused errors latency
+  if [ "$client" = h2load ]; then
+    taskset -c 1 h2load -D "$secs" -c4 -m1 -t1 -d "$batch" -H 'X-Polymur-Key: 123' -H 'User-Agent: Go-http-client/2.0' "$url/ingest" > "$work/h2load.txt"
+    accepted=$(awk '/^status codes:/ {print $3}' "$work/h2load.txt")
+    refused=$(awk '/^requests:/ {print $10}' "$work/h2load.txt")
+    errors=$(awk '/^requests:/ {print $12}' "$work/h2load.txt")
+    latency="mean $(awk '/^time for request:/ {print $6}' "$work/h2load.txt") (h2load)"
+  else
+    BENCH_BATCH=$batch taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "$url/ingest" > "$work/wrk.txt"
+    accepted=$(awk -F= '/^accepted_batches=/{print $2}' "$work/wrk.txt")
+    refused=$(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt")
+    errors=$(awk -F= '/^errors=/{print $2}' "$work/wrk.txt")
+    latency="p50 $(awk -F= '/^p50_us=/{print $2}' "$work/wrk.txt") us, p99 $(awk -F= '/^p99_us=/{print $2}' "$work/wrk.txt") us"
+  fi
+  local fanout expected deadline
   fanout=$([ "$dist" = broadcast ] && echo "$n" || echo 1)
-  expected=$((accepted * 5000 * fanout))
+  expected=$((accepted * lines * fanout))
   deadline=$((SECONDS + 60))
   while [ "$(cat "$work/count")" -lt "$expected" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
   after=$(cpu_ticks $gw)
   read -r b2 i2 < <(cpu1_busy_idle)
+  local peak spooled open
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$gw/status")
   spooled=$(metric "127.0.0.1:$stat" polymur_gateway_points_spooled_total)
+  open=$(metric "127.0.0.1:$stat" polymur_gateway_connections)
+  [ -z "$idle" ] || { kill $idle; wait $idle 2>/dev/null || true; }
   kill -TERM $gw; wait $gw || true   # exits only once its queues are drained
   sleep 0.3
+  local delivered accepted_lines cpu_ns metrics this
   delivered=$(cat "$work/count")
   kill $sink; wait $sink 2>/dev/null || true
-  # What the gateway itself accepted (wrk does not count answers still in flight when it stops).
+  # What the gateway itself accepted (a client does not count answers still in flight when it stops).
   accepted_lines=$(grep -oE 'Stopped: [0-9]+ lines accepted' "$work/gw.log" | grep -oE '[0-9]+')
   expected=$((accepted_lines * fanout))
   cpu_ns=$(( (after - before) * 1000000000 / hz ))
-  metrics=$((accepted * 5000))
+  metrics=$((accepted * lines))
   echo
-  echo "== $dist to $n destination(s)${spoolflags:+, spool on}, ${secs}s, 4 connections (round $round of $rounds)"
-  echo "accepted metrics:        $metrics by wrk's count, $accepted_lines by the gateway's ($accepted batches; refused $(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt"), errors $(awk -F= '/^errors=/{print $2}' "$work/wrk.txt"))"
+  echo "== $dist to $n destination(s)${opts:+, ${opts//+/ }}, $scheme, $client, ${secs}s, 4 connections (round $round of $rounds)"
+  echo "accepted batches:        $accepted (refused $refused, errors $errors); $metrics metrics by the client's count, $accepted_lines by the gateway's"
   echo "delivered lines:         $delivered (expected $expected, lost $((expected - delivered)))"
-  echo "accepted metrics/s:      $((metrics / secs))"
-  this=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
+  if [ "$lines" = 0 ]; then
+    this=$(awk -v c="$cpu_ns" -v r="$accepted" 'BEGIN{printf "%.1f", c/r/1000}')
+    echo "requests/s:              $((accepted / secs))"
+    echo "gateway CPU us/request:  $this"
+  else
+    this=$(awk -v c="$cpu_ns" -v m="$metrics" 'BEGIN{printf "%.1f", c/m}')
+    echo "accepted metrics/s:      $((metrics / secs))"
+    echo "gateway CPU ns/metric:   $this (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
+  fi
   cost[$scenario]="${cost[$scenario]:-} $this"
-  echo "gateway CPU ns/metric:   $this (per accepted metric; $(awk -v c="$cpu_ns" -v d="$delivered" 'BEGIN{printf "%.1f", c/d}') per delivered line)"
+  peaks[$scenario]="${peaks[$scenario]:-} $((peak / 1024))"
   echo "gateway CPU:             $(awk -v c="$cpu_ns" -v s="$secs" 'BEGIN{printf "%.0f%%", c/s/1e7}') of one core"
-  echo "load side (CPU 1):       $(awk -v b=$((b2 - b1)) -v i=$((i2 - i1)) 'BEGIN{printf "%.0f%%", 100*b/(b+i)}') busy (wrk + sink)"
-  echo "request latency:         p50 $(awk -F= '/^p50_us=/{print $2}' "$work/wrk.txt") us, p99 $(awk -F= '/^p99_us=/{print $2}' "$work/wrk.txt") us"
+  echo "load side (CPU 1):       $(awk -v b=$((b2 - b1)) -v i=$((i2 - i1)) 'BEGIN{printf "%.0f%%", 100*b/(b+i)}') busy (client + sink)"
+  echo "request latency:         $latency"
   echo "peak RSS:                $((peak / 1024)) MiB"
-  [ -z "${spoolflags:-}" ] || echo "went through the spool:  $spooled points (every destination up: a queue full past the grace)"
+  [ -z "$idle" ] || echo "idle connections:        $((open - 4)) held besides the load's 4; RSS $((rss_before_idle / 1024)) -> $((rss_idle / 1024)) MiB opening them: $(( (rss_idle - rss_before_idle) * 1024 / 2000 )) bytes each"
+  case $opts in *+spool+*) echo "went through the spool:  $spooled points (every destination up: a queue full past the grace)";; esac
+}
+
+declare -A cost peaks   # scenario -> CPU cost and peak RSS (MiB) in each round, for the ratios at the end
+rounds=${BENCH_ROUNDS:-3}
+for round in $(seq 1 "$rounds"); do
+for scenario in $scenarios; do
+  if [ "${scenario%%:*}" = spool ]; then
+    spool_scenario "${scenario##*:}"
+  else
+    run_scenario "$scenario"
+  fi
 done
 done
 
@@ -160,3 +225,12 @@ for n in 1 2 3 4; do
   ratio "spool:$n" "hash-route:$n" "ratio spooling / all up, hash-route to $n:        " || true
   ratio "hash-route+spool:$n" "hash-route:$n" "ratio spool on / off, all up, hash-route to $n:  " || true
 done
+echo
+ratio "hash-route:3" "broadcast:1" "ratio hash-route to 3 / broadcast to 1:        " || true
+ratio "broadcast+prefix:1" "broadcast:1" "ratio -key-prefix / without, broadcast to 1:   " || true
+ratio "broadcast+tls:1" "broadcast:1" "ratio HTTPS h1 / HTTP, broadcast to 1:         " || true
+ratio "broadcast+h2:1" "broadcast:1" "ratio HTTPS h2 / HTTP, broadcast to 1:         " || true
+ratio "broadcast+lines100:1" "broadcast:1" "ratio 100-line / 5000-line batches, per metric:" || true
+ratio "broadcast+idle:1" "broadcast:1" "ratio with 2000 idle connections / without:    " || true
+[ -z "${cost[broadcast:1]:-}" ] || echo "broadcast to 1 / inflate floors:                 $(awk -v a="${cost[broadcast:1]}" -v z="$zlib_ns" -v l="$libdeflate_ns" 'BEGIN{n = split(a, x, " "); lo = x[1]; for (i = 2; i <= n; i++) if (x[i] < lo) lo = x[i]; printf "%.2fx .NET GZipStream (%.1f ns), %.2fx libdeflate (%.1f ns), best round %.1f ns", lo / z, z, lo / l, l, lo}')"
+for s in "${!peaks[@]}"; do echo "peak RSS, $s: ${peaks[$s]} MiB"; done | sort

@@ -8,6 +8,8 @@ using System.Text;
 return args.FirstOrDefault() switch
 {
     "makebatch" => MakeBatch(args[1], int.Parse(args[2])),
+    "makeempty" => MakeEmpty(args[1]),
+    "idle" => await IdleAsync(int.Parse(args[1]), int.Parse(args[2])),
     "sink" => await SinkAsync(args[1], args.Skip(2).Select(int.Parse).ToArray()),
     "inflate" => Inflate(args[1], int.Parse(args[2])),
     "inflate-libdeflate" => Libdeflate.Inflate(args[1], int.Parse(args[2])),
@@ -17,7 +19,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("BenchTools makebatch FILE LINES | sink COUNTFILE PORT... | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR]");
+    Console.Error.WriteLine("BenchTools makebatch FILE LINES | makeempty FILE | idle PORT CONNECTIONS | sink COUNTFILE PORT... | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR]");
     return 2;
 }
 
@@ -33,6 +35,35 @@ static int MakeBatch(string path, int lines)
     using (var gzip = new GZipStream(file, new ZLibCompressionOptions { CompressionLevel = 6 }))
         gzip.Write(raw);
     Console.WriteLine($"{lines} lines, {raw.Length} bytes ({raw.Length / (double)lines:0.0} per line), {new FileInfo(path).Length} bytes gzipped");
+    return 0;
+}
+
+// The empty member Go's gzip writer flushes when a proxy has nothing to send (a sync flush, then the trailer).
+static int MakeEmpty(string path)
+{
+    File.WriteAllBytes(path, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+    return 0;
+}
+
+// Opens CONNECTIONS keep-alive connections, sends one /ping on each (so the gateway's first-request timeout
+// does not close them), prints "ready", and holds them open, unread from, until killed.
+static async Task<int> IdleAsync(int port, int connections)
+{
+    var request = Encoding.ASCII.GetBytes("POST /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Polymur-Key: 123\r\nContent-Length: 0\r\n\r\n");
+    var sockets = new List<Socket>(connections);
+    var buffer = new byte[4096];
+    for (int i = 0; i < connections; i++)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        await socket.SendAsync(request);
+        int n = await socket.ReceiveAsync(buffer);
+        if (n == 0 || !Encoding.ASCII.GetString(buffer, 0, n).StartsWith("HTTP/1.1 200"))
+            throw new IOException($"connection {i}: no 200 for /ping");
+        sockets.Add(socket);
+    }
+    Console.WriteLine($"ready {sockets.Count}");
+    await Task.Delay(Timeout.Infinite);
     return 0;
 }
 
