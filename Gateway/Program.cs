@@ -1,3 +1,4 @@
+using Polymur.Gateway.Hosting;
 using Polymur.Gateway;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Keys;

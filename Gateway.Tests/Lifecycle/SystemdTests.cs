@@ -1,3 +1,4 @@
+using Polymur.Gateway.Hosting;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
@@ -45,7 +46,7 @@ public class SystemdTests
 
         await Assert.That(ready).IsEqualTo("READY=1");
         await Assert.That(stopping).IsEqualTo("STOPPING=1");
-        await Assert.That(log).Contains("<6>Polymur.Gateway.GatewayApp");
+        await Assert.That(log).Contains("<6>Polymur.Gateway.Hosting.GatewayApp");
         await Assert.That(log).Contains("Listening for ingest on http://127.0.0.1:");
         Directory.Delete(dir, recursive: true);
     }

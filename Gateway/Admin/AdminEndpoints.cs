@@ -1,13 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Polymur.Gateway.Configuration;
-using Polymur.Gateway.Hosting;
 using Polymur.Gateway.Outputs;
 
 namespace Polymur.Gateway.Admin;
 
 /// <summary>
-/// The destinations API on -api-addr. The original's raw-TCP verbs map to it: <c>getdest</c> is
+/// The destinations API on -api-addr. The verbs of polymur's raw-TCP admin port map to it: <c>getdest</c> is
 /// <c>GET /destinations</c>, <c>putdest d</c> is <c>POST /destinations</c> with <c>{"address":"d"}</c>,
 /// <c>deldest d</c> is <c>DELETE /destinations/d</c>.
 /// </summary>
@@ -15,12 +14,12 @@ internal sealed class AdminEndpoints(DestinationSet destinations, TimeSpan remov
 {
     private const int MaxBodyBytes = 4096;
 
+    /// <summary>Maps the routes into <paramref name="routes"/>; the caller decides which listener serves them.</summary>
     public void Map(IEndpointRouteBuilder routes)
     {
-        var scope = new ListenerScopeMetadata(ListenerScope.Admin);
-        routes.MapGet("/destinations", ListAsync).WithMetadata(scope);
-        routes.MapPost("/destinations", AddAsync).WithMetadata(scope);
-        routes.MapDelete("/destinations/{address}", RemoveAsync).WithMetadata(scope);
+        routes.MapGet("/destinations", ListAsync);
+        routes.MapPost("/destinations", AddAsync);
+        routes.MapDelete("/destinations/{address}", RemoveAsync);
     }
 
     private Task ListAsync(HttpContext context) =>

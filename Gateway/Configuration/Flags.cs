@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Polymur.Gateway.Configuration;
 
-/// <summary>Every flag the gateway takes, in help order. The original's flags keep their names and defaults.</summary>
+/// <summary>Every flag the gateway takes, in help order. polymur-gateway's flags keep their names and defaults (README, flags).</summary>
 internal static class Flags
 {
     private static readonly GatewayOptions Defaults = new();
@@ -143,7 +143,7 @@ internal static class Flags
     private static int NonNegativeInt(string v) =>
         int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : throw new FormatException("not a whole number of seconds (0 or more)");
 
-    // The original treated an empty port as its default; keep that, refuse anything else that is not a port.
+    // An empty port means the default (deployed configurations pass empty values); anything else must be a port.
     private static int Port(string v, int fallback) =>
         v.Length == 0 ? fallback : ValueParsers.TryParsePort(v, out int p) ? p : throw new FormatException("not a port number (0-65535)");
 

@@ -8,7 +8,7 @@ public enum Distribution
     /// <summary>Every line to every destination.</summary>
     Broadcast,
 
-    /// <summary>One destination per metric on Graphite's carbon_ch ring (the original's hash-route).</summary>
+    /// <summary>One destination per metric on Graphite's carbon_ch ring (what -distribution hash-route has always meant).</summary>
     CarbonCh,
 
     /// <summary>carbon-c-relay's fnv1a_ch ring.</summary>
@@ -20,7 +20,7 @@ public enum Distribution
 
 /// <summary>
 /// Everything the gateway was told at start-up, validated once. Immutable: the running gateway never
-/// re-reads flags or the environment. Defaults are the original's, plus the limits it lacked.
+/// re-reads flags or the environment. Defaults keep deployed configurations working (README, flags); every limit has one.
 /// </summary>
 public sealed record GatewayOptions
 {

@@ -8,7 +8,7 @@ internal static class ValueParsers
     public static bool TryParsePort(string text, out int port) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 0 and <= 65535;
 
-    /// <summary>Go's strconv.ParseBool spellings, which the original's users already write.</summary>
+    /// <summary>Go's strconv.ParseBool spellings, which deployed configurations already use.</summary>
     public static bool TryParseBool(string text, out bool value)
     {
         switch (text)
@@ -58,7 +58,7 @@ internal static class ValueParsers
         _ => bytes.ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Go duration syntax, as Consul and the original use: 300ms, 10s, 1m30s, 2h. A bare number is refused.</summary>
+    /// <summary>Go duration syntax, as Consul and Go tools use: 300ms, 10s, 1m30s, 2h. A bare number is refused.</summary>
     public static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = TimeSpan.Zero;

@@ -11,8 +11,8 @@ using Polymur.Gateway.Telemetry;
 namespace Polymur.Gateway.Ingest;
 
 /// <summary>
-/// <c>/ping</c> and <c>/ingest</c>, answered as the original did. The key is checked before any of the
-/// body is read. A batch is answered 200 only once its lines are in the destination queues.
+/// <c>/ping</c> and <c>/ingest</c>, with the status codes and bodies a polymur-proxy reads (README, wire
+/// compatibility). The key is checked before any of the body is read. A batch is answered 200 only once its lines are in the destination queues.
 /// </summary>
 internal sealed partial class IngestHandler(
     IKeyCache keys,

@@ -4,7 +4,7 @@ namespace Polymur.Gateway.Keys;
 
 /// <summary>
 /// The keys a Consul listing holds, checked: <c>&lt;prefix&gt;&lt;name&gt;</c> = key. The folder entry is
-/// skipped; the name is the last path segment, as the original took it; a null or empty value is never a
+/// skipped; the name is the last path segment; a null or empty value is never a
 /// key; a name that is not one safe path segment (or is reserved) is refused; and when two names hold the same key, or two
 /// entries the same name, those are refused until an operator fixes them. Each refusal is a problem to log.
 /// </summary>

@@ -5,8 +5,8 @@ namespace Polymur.Gateway.Keys;
 
 /// <summary>
 /// <c>polymur-gateway keys …</c> (or the binary run as <c>pgw-key …</c>): list, create, regen and delete API
-/// keys in Consul, with the original pgw-key's wording. Keys are 128 bits from a CSPRNG, in hex; the
-/// original's came from a time-seeded PRNG and could be guessed.
+/// keys in Consul, with the messages scripts around pgw-key already parse. Keys are 128 bits from a CSPRNG, in
+/// hex, so one cannot be guessed from when it was made.
 /// </summary>
 internal static class KeyTool
 {

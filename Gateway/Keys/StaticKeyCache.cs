@@ -3,7 +3,7 @@ namespace Polymur.Gateway.Keys;
 /// <summary>A key cache whose keys never change: dev mode's single key, and tests.</summary>
 public sealed class StaticKeyCache(KeySnapshot snapshot) : IKeyCache
 {
-    /// <summary>Dev mode accepts exactly the key <c>123</c>, named <c>dev</c>, as the original did.</summary>
+    /// <summary>Dev mode accepts exactly the key <c>123</c>, named <c>dev</c> (README, -dev-mode).</summary>
     public static StaticKeyCache DevMode() => new(KeySnapshot.From([("dev", "123")]));
 
     public int Count => snapshot.Count;

@@ -9,7 +9,7 @@ namespace Polymur.Gateway.Outputs;
 /// </summary>
 /// <remarks>
 /// A batch is admitted while fewer than <c>capacity</c> points are queued, so the queue may pass its
-/// capacity by at most one batch. Without that, the original's default cap (4096 points) would refuse every
+/// capacity by at most one batch. Without that, the default cap (4096 points) would refuse every
 /// 5000-line batch a real proxy sends.
 /// </remarks>
 internal sealed class DestinationQueue(int capacityPoints)

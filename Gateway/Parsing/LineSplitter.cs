@@ -18,7 +18,7 @@ internal static class LineSplitter
 
     /// <summary>
     /// Compacts the valid lines of <c>buffer[..length]</c> in place. The buffer needs one byte spare past
-    /// <paramref name="length"/> for a final line that has no LF (kept whole, unlike the original).
+    /// <paramref name="length"/> for a final line that has no LF (kept whole: the last line of a body is a line too).
     /// When every line is already clean, nothing moves: the decompressed buffer is sent as it is.
     /// Each valid line's lengths go into <paramref name="index"/> while it has room (see <see cref="LineIndex"/>);
     /// <paramref name="indexed"/> says how many did.

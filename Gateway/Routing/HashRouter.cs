@@ -5,7 +5,7 @@ namespace Polymur.Gateway.Routing;
 
 /// <summary>
 /// One destination per metric: each line of the batch is copied into its owner's part, one pooled buffer
-/// per destination per batch, and each part is queued as a batch of its own. The parts keep the original
+/// per destination per batch, and each part is queued as a batch of its own. The parts keep the whole
 /// batch alive (and so its in-flight slot) until they are written.
 /// </summary>
 public sealed class HashRouter(RoutingTables tables, BufferPool buffers) : IBatchRouter

@@ -360,21 +360,3 @@ internal sealed partial class DestinationSpool : IDisposable
         public long PendingPoints => Records.Skip(Acked).Sum(r => (long)r.Header.Points);
     }
 }
-
-/// <summary>How the spools write: -spool-fsync, the segment size, and the largest record (-max-batch-size).</summary>
-internal sealed record SpoolSettings
-{
-    public TimeSpan FsyncInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    public long SegmentBytes { get; init; } = 64L << 20;
-
-    public int MaxRecordBytes { get; init; } = 64 << 20;
-
-    public TimeSpan RetryAfterFailure { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Where replayed lines are rented from (null: plain arrays), within <see cref="BufferLimit"/> bytes in use.</summary>
-    public BufferPool? Buffers { get; init; }
-
-    /// <summary>-max-batch-memory: what all batches together, replayed ones included, may hold.</summary>
-    public long BufferLimit { get; init; } = long.MaxValue;
-}

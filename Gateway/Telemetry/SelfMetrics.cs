@@ -10,7 +10,7 @@ namespace Polymur.Gateway.Telemetry;
 /// <summary>
 /// -metrics-flush N: every N seconds, the gateway's own figures as Graphite lines under -metrics-prefix
 /// (<c>&lt;host&gt;.polymur.</c> by default), routed like received lines (same router, same back-pressure)
-/// but never key-prefixed. The series are the original's, plus the drop and refusal counters it lacked.
+/// but never key-prefixed. The series are polymur's (README, self-metrics), plus drop and refusal counters.
 /// </summary>
 internal sealed partial class SelfMetrics : IAsyncDisposable
 {

@@ -1,19 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Polymur.Gateway.Hosting;
 
 namespace Polymur.Gateway.Telemetry;
 
 /// <summary>The stats listener (-stat-addr): /stats (JSON), /metrics (Prometheus), /healthz and /readyz.</summary>
 internal sealed class StatsEndpoints(StatsCollector stats, Readiness readiness)
 {
+    /// <summary>Maps the routes into <paramref name="routes"/>; the caller decides which listener serves them.</summary>
     public void Map(IEndpointRouteBuilder routes)
     {
-        var scope = new ListenerScopeMetadata(ListenerScope.Stats);
-        routes.MapGet("/stats", StatsAsync).WithMetadata(scope);
-        routes.MapGet("/metrics", MetricsAsync).WithMetadata(scope);
-        routes.MapGet("/healthz", HealthAsync).WithMetadata(scope);
-        routes.MapGet("/readyz", ReadyAsync).WithMetadata(scope);
+        routes.MapGet("/stats", StatsAsync);
+        routes.MapGet("/metrics", MetricsAsync);
+        routes.MapGet("/healthz", HealthAsync);
+        routes.MapGet("/readyz", ReadyAsync);
     }
 
     private async Task StatsAsync(HttpContext context)

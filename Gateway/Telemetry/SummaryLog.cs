@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Polymur.Gateway.Telemetry;
 
-/// <summary>One line every interval, as the original logged every 5 s: points in and out, the rate, and any queue holding points.</summary>
+/// <summary>One line every interval, (every 5 s by default): points in and out, the rate, and any queue holding points.</summary>
 internal sealed partial class SummaryLog(StatsCollector stats, TimeSpan interval, ILogger<SummaryLog> log) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();

@@ -3,7 +3,7 @@ using System.Text;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Tests.Support;
 
-namespace Polymur.Gateway.Tests.Admin;
+namespace Polymur.Gateway.Tests.Hosting;
 
 /// <summary>
 /// The admin API against what a web page in a local browser, DNS rebinding, or another local user can send,

@@ -2,9 +2,9 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Net.Http.Headers;
 using Polymur.Gateway.Configuration;
-using Polymur.Gateway.Hosting;
+using Polymur.Gateway.Admin;
 
-namespace Polymur.Gateway.Admin;
+namespace Polymur.Gateway.Hosting;
 
 /// <summary>
 /// Guards the operator listeners against browsers and other local users. On the admin API:

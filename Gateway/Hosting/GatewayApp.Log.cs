@@ -1,4 +1,4 @@
-namespace Polymur.Gateway;
+namespace Polymur.Gateway.Hosting;
 
 public sealed partial class GatewayApp
 {

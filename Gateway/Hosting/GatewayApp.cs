@@ -1,0 +1,153 @@
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Hosting.Wiring;
+using Polymur.Gateway.Keys;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
+using Polymur.Gateway.Spool;
+using Polymur.Gateway.Telemetry;
+
+namespace Polymur.Gateway.Hosting;
+
+/// <summary>
+/// The composition root: builds every part from the options and wires them together. Nothing here is
+/// static or global, so several gateways can run in one process (the tests do).
+/// </summary>
+public sealed partial class GatewayApp : IAsyncDisposable
+{
+    private readonly WebApplication _web;
+    private readonly GatewayOptions _options;
+    private readonly ILogger<GatewayApp> _log;
+    private readonly TimeSpan _dropReportInterval;
+    private bool _stopped;
+
+    private readonly Listeners _listeners;
+    private readonly ConnectionLimit _connections;
+    private readonly OutputParts _outputs;
+    private readonly KeyParts _keys;
+    private readonly IngestParts _ingest;
+    private readonly TelemetryParts _telemetry;
+
+    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, IngestParts ingest, TelemetryParts telemetry)
+    {
+        _web = web;
+        _options = options;
+        _dropReportInterval = settings.DropReportInterval;
+        _listeners = listeners;
+        _connections = connections;
+        _outputs = outputs;
+        _keys = keys;
+        _ingest = ingest;
+        _telemetry = telemetry;
+        _log = web.Services.GetRequiredService<ILogger<GatewayApp>>();
+    }
+
+    public DestinationSet Destinations => _outputs.Destinations;
+
+    public IngestCounters Counters => _ingest.Counters;
+
+    public InflightBatches Inflight => _ingest.Inflight;
+
+    /// <summary>The key cache every request checks.</summary>
+    public IKeyCache Keys => _keys.Cache;
+
+    /// <summary>The Consul key source, when keys come from Consul.</summary>
+    public ConsulKeySource? ConsulKeys => _keys.Consul;
+
+    public StatsCollector Stats => _telemetry.Stats;
+
+    public Readiness Readiness => _telemetry.Readiness;
+
+    internal ConnectionLimit Connections => _connections;
+
+    internal SpoolSet? Spools => _outputs.Spools;
+
+    /// <summary>The bound stats URL (/stats, /metrics, /healthz, /readyz).</summary>
+    public string StatsAddress => _listeners.Urls(ListenerScope.Stats)[0];
+
+    /// <summary>The bound ingest URLs (http:// and https://), with real ports when 0 was asked for.</summary>
+    public IReadOnlyList<string> Addresses => _listeners.Urls(ListenerScope.Ingest);
+
+    /// <summary>The bound admin API URL.</summary>
+    public string AdminAddress => _listeners.Urls(ListenerScope.Admin)[0];
+
+    public static GatewayApp Create(GatewayOptions options, GatewayAppSettings settings)
+    {
+        var listeners = new Listeners();
+        var connections = new ConnectionLimit(options.MaxConnections, options.FirstRequestTimeout);
+        var web = WebHost.Build(options, settings, listeners, connections);
+        var loggers = web.Services.GetRequiredService<ILoggerFactory>();
+        var outputs = OutputParts.Build(options, settings, loggers);
+        var keys = KeyParts.Build(options, settings, loggers);
+        var ingest = IngestParts.Build(options, outputs, keys, loggers);
+        var telemetry = TelemetryParts.Build(options, settings, outputs, keys, ingest, connections, loggers);
+        RequestPipeline.Map(web, options, connections, ingest, outputs, telemetry, loggers);
+        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, ingest, telemetry);
+        if (options.DevMode && settings.Keys is null)
+            app.LogDevMode();
+        return app;
+    }
+
+    public async Task StartAsync(CancellationToken cancel = default)
+    {
+        if (ConsulKeys is not null)
+            await ConsulKeys.StartAsync();
+        Destinations.Start(_dropReportInterval);
+        await _web.StartAsync(cancel);
+        foreach (var address in Addresses)
+            LogListening(address);
+        LogAdminListening(AdminAddress);
+        LogStatsListening(StatsAddress);
+        if (!_options.ApiAddress.IsLoopback)
+            LogExposed("Admin API", AdminAddress);
+        if (!_options.StatAddress.IsLoopback)
+            LogExposed("Stats", StatsAddress);
+        if (OpenFileLimit.Read() is { } files && files < _options.MaxConnections + OpenFileLimit.Reserve)
+            LogFewFiles(_options.MaxConnections, files, OpenFileLimit.Reserve);
+        if (Spools is null && !_options.ConsoleOut)
+            LogNoSpool(_options.OutgoingQueueCap);
+        Readiness.ListenersUp();
+        _telemetry.SelfMetrics?.Start();
+        _telemetry.Summary?.Start();
+        LogStarted(Destinations.Current.Length, _options.Distribution.ToString().ToLowerInvariant(), _options.KeyPrefix);
+    }
+
+    /// <summary>Stops accepting (in-flight requests finish), then drains the queues for up to the drain timeout.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+            return;
+        _stopped = true;
+        if (_telemetry.SelfMetrics is not null)
+            await _telemetry.SelfMetrics.DisposeAsync();
+        if (_telemetry.Summary is not null)
+            await _telemetry.Summary.DisposeAsync();
+        await _web.StopAsync();
+        long queued = Destinations.Current.Sum(d => d.QueuedPoints);
+        LogDraining(queued, _options.DrainTimeout.TotalSeconds);
+        await Destinations.DrainAsync(_options.DrainTimeout);
+        if (Spools is not null)
+            await Spools.DisposeAsync(); // fsync what the drain spooled
+        if (ConsulKeys is not null)
+            await ConsulKeys.DisposeAsync();
+        LogStopped(Counters.LinesReceived, Counters.BatchesAccepted, Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));
+    }
+
+    /// <summary>Runs until SIGTERM or SIGINT, drains, and returns the process exit code.</summary>
+    public async Task<int> RunAsync()
+    {
+        await StartAsync();
+        var lifetime = _web.Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopping = new TaskCompletionSource();
+        using (lifetime.ApplicationStopping.Register(() => stopping.TrySetResult()))
+            await stopping.Task;
+        await StopAsync();
+        return 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _web.DisposeAsync();
+        await Connections.DisposeAsync();
+    }
+}

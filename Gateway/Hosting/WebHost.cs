@@ -1,0 +1,80 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Logging.Console;
+using Polymur.Gateway.Configuration;
+
+namespace Polymur.Gateway.Hosting;
+
+/// <summary>
+/// The web host: Kestrel's listeners and per-connection limits, logging, and systemd integration. Everything
+/// a connection may hold is bounded here, before any request reaches the gateway's own code.
+/// </summary>
+internal static class WebHost
+{
+    private const int ConnectionReadBuffer = 64 * 1024, ConnectionWriteBuffer = 16 * 1024;
+
+    public static WebApplication Build(GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        ConfigureLogging(builder.Logging);
+        settings.ConfigureLogging?.Invoke(builder.Logging);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        // The socket transport's own buffers, per connection (defaults: 1 MiB in, 64 KiB out).
+        builder.WebHost.UseSockets(s =>
+        {
+            s.MaxReadBufferSize = ConnectionReadBuffer;
+            s.MaxWriteBufferSize = ConnectionWriteBuffer;
+        });
+        var certificate = options.HttpsEnabled ? X509Certificate2.CreateFromPemFile(options.CertPath!, options.KeyPath) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxBodySize;
+            LimitConnectionBuffers(kestrel.Limits);
+            listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpPort, HttpProtocols.Http1, limit: connections);
+            // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
+            if (certificate is not null)
+                listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    // TLS 1.2 and 1.3 only; ciphers follow the system's OpenSSL policy.
+                    SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                }), connections);
+            listeners.Open(kestrel, ListenerScope.Admin, options.ApiAddress);
+            listeners.Open(kestrel, ListenerScope.Stats, options.StatAddress);
+        });
+        // Under systemd: journal-format logs, and READY=1 / STOPPING=1 through sd_notify. Inert elsewhere.
+        builder.Services.AddSystemd();
+        return builder.Build();
+    }
+
+    // What one connection may hold, whatever its client does: a client that sends faster than the gateway reads,
+    // or never reads the answers, stops being read once these fill. HTTP/2's windows are Kestrel's pre-7.0 ones
+    // (today's are 1 MiB and 768 KiB per stream), which bounds what a stream can make the gateway buffer.
+    private static void LimitConnectionBuffers(KestrelServerLimits limits)
+    {
+        limits.MaxRequestBufferSize = ConnectionReadBuffer;
+        limits.MaxResponseBufferSize = ConnectionWriteBuffer;
+        limits.Http2.MaxStreamsPerConnection = 16;
+        limits.Http2.InitialConnectionWindowSize = 256 * 1024;
+        limits.Http2.InitialStreamWindowSize = 192 * 1024;
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        // Logs go to stderr: stdout carries metric lines under -console-out.
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+    }
+}

@@ -1,0 +1,26 @@
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
+using Polymur.Gateway.Spool;
+
+namespace Polymur.Gateway.Hosting.Wiring;
+
+/// <summary>The destinations, their spools (-spool-dir), and the buffer pool every batch comes from.</summary>
+internal sealed record OutputParts(BufferPool Buffers, DestinationSet Destinations, SpoolSet? Spools)
+{
+    public static OutputParts Build(GatewayOptions options, GatewayAppSettings settings, ILoggerFactory loggers)
+    {
+        var buffers = new BufferPool();
+        var spools = options.SpoolDir is null
+            ? null
+            : new SpoolSet(options.SpoolDir, options.SpoolMaxSize, SpoolSettings.From(options, buffers), loggers.CreateLogger<SpoolSet>());
+        var writers = settings.Writers with
+        {
+            ReplayRate = options.SpoolReplayRate,
+            ResendWindowBytes = spools is null ? 0 : WriterOptions.SpoolResendWindowBytes,
+        };
+        var destinations = DestinationSet.Create(options, writers, settings.Stdout, loggers, spools);
+        spools?.FindOrphans(options.Destinations.Select(d => d.Name));
+        return new OutputParts(buffers, destinations, spools);
+    }
+}
