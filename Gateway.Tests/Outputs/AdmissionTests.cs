@@ -1,0 +1,91 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Primitives;
+
+namespace Polymur.Gateway.Tests.Outputs;
+
+/// <summary>
+/// Admission over the real queues of a destination set that is not started: no writer runs, so queued
+/// points stay until the test completes them, standing in for a writer.
+/// </summary>
+public class AdmissionTests
+{
+    private static DestinationSet Set(int queuePoints, params string[] names) => DestinationSet.Create(
+        new GatewayOptions
+        {
+            Destinations = [.. names.Select(n => DestinationAddress.TryParse(n, out var a, out _) ? a! : throw new ArgumentException(n))],
+            OutgoingQueueCap = queuePoints,
+        },
+        new WriterOptions(), Stream.Null, NullLoggerFactory.Instance);
+
+    private static List<Delivery> Plan(DestinationSet set, BufferPool pool, int points)
+    {
+        var batch = new Batch(pool.Rent(64), 10, points, pool);
+        var plan = set.Current.Select(d => { batch.Retain(1); return new Delivery(d, batch); }).ToList();
+        batch.Release();
+        return plan;
+    }
+
+    [Test]
+    public async Task A_plan_is_queued_on_every_destination_and_the_plans_references_move_to_the_queues()
+    {
+        var set = Set(100, "127.0.0.1:2003", "127.0.0.1:2004");
+        var pool = new BufferPool();
+        var admission = new Admission(new InflightBatches(4), TimeSpan.FromSeconds(1));
+        var plan = Plan(set, pool, 10);
+
+        await Assert.That(await admission.QueueAsync(plan, CancellationToken.None)).IsEqualTo(AdmissionResult.Accepted);
+        await Assert.That(plan).IsEmpty();
+        await Assert.That(set.Current.Select(d => d.QueuedPoints)).IsEquivalentTo([10L, 10L]);
+        await Assert.That(pool.InUseBytes).IsGreaterThan(0); // the queues hold the batch
+    }
+
+    [Test]
+    public async Task One_full_queue_refuses_the_whole_plan_and_the_other_queue_keeps_no_part_of_it()
+    {
+        var set = Set(10, "127.0.0.1:2003", "127.0.0.1:2004");
+        var pool = new BufferPool();
+        var admission = new Admission(new InflightBatches(4), TimeSpan.FromMilliseconds(100));
+        var second = set.Current[1];
+        await Assert.That(second.Queue.TryReserve(10)).IsTrue(); // full, as if its writer were stuck
+
+        var plan = Plan(set, pool, 5);
+        await Assert.That(await admission.QueueAsync(plan, CancellationToken.None)).IsEqualTo(AdmissionResult.QueuesFull);
+
+        await Assert.That(set.Current[0].QueuedPoints).IsEqualTo(0);
+        await Assert.That(pool.InUseBytes).IsEqualTo(0); // refused: every reference released, the buffer is back
+    }
+
+    [Test]
+    public async Task A_sender_waiting_on_a_full_queue_is_let_in_as_soon_as_the_writer_frees_room()
+    {
+        var set = Set(10, "127.0.0.1:2003");
+        var pool = new BufferPool();
+        var admission = new Admission(new InflightBatches(4), TimeSpan.FromSeconds(30));
+        var queue = set.Current[0].Queue;
+        queue.TryReserve(10);
+
+        var waiting = admission.QueueAsync(Plan(set, pool, 5), CancellationToken.None).AsTask();
+        await Task.Delay(100);
+        await Assert.That(waiting.IsCompleted).IsFalse();
+
+        queue.Complete(10); // what a writer does once the points are written
+        await Assert.That(await waiting.WaitAsync(TimeSpan.FromSeconds(5))).IsEqualTo(AdmissionResult.Accepted);
+        await Assert.That(queue.Points).IsEqualTo(5);
+    }
+
+    [Test]
+    public async Task Slots_run_out_at_the_incoming_queue_cap_and_come_back_when_released()
+    {
+        var inflight = new InflightBatches(2);
+        var admission = new Admission(inflight, TimeSpan.FromMilliseconds(50));
+        await Assert.That(await admission.AcquireSlotAsync(CancellationToken.None)).IsTrue();
+        await Assert.That(await admission.AcquireSlotAsync(CancellationToken.None)).IsTrue();
+        await Assert.That(await admission.AcquireSlotAsync(CancellationToken.None)).IsFalse();
+
+        inflight.Release();
+        await Assert.That(await admission.AcquireSlotAsync(CancellationToken.None)).IsTrue();
+    }
+}
