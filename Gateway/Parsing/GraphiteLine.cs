@@ -31,6 +31,22 @@ internal static class GraphiteLine
         "\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000");
 
     /// <summary>
+    /// <see cref="Check(ReadOnlySpan{byte}, out int, out int, out int)"/> for the line <c>window[..lineLength]</c>,
+    /// trying the vectorized <see cref="PlainLine"/> first: the window may run past the line, which lets a short
+    /// line be read in two whole vectors.
+    /// </summary>
+    public static LineVerdict Check(ReadOnlySpan<byte> window, int lineLength, out int start, out int length, out int pathLength)
+    {
+        if (PlainLine.TryValid(window, lineLength, out pathLength))
+        {
+            start = 0;
+            length = lineLength;
+            return LineVerdict.Valid;
+        }
+        return Check(window[..lineLength], out start, out length, out pathLength);
+    }
+
+    /// <summary>
     /// Validates one line (without its LF). On success, <paramref name="start"/> and <paramref name="length"/>
     /// give the line with surrounding whitespace and a trailing CR removed, and <paramref name="pathLength"/>
     /// the length of its metric path.

@@ -39,7 +39,8 @@ internal static class LineSplitter
             }
             else
             {
-                switch (GraphiteLine.Check(line, out int start, out int len, out int pathLength))
+                // The window runs to the buffer's end, past the batch: the vector path may read ahead of a short last line.
+                switch (GraphiteLine.Check(buffer[read..], line.Length, out int start, out int len, out int pathLength))
                 {
                     case LineVerdict.Valid:
                         if (indexed < index.Length)
@@ -83,7 +84,7 @@ internal static class LineSplitter
                 tooLong++;
                 continue;
             }
-            var verdict = GraphiteLine.Check(line, out int start, out int len, out int pathLength);
+            var verdict = GraphiteLine.Check(rest, line.Length, out int start, out int len, out int pathLength);
             if (verdict == LineVerdict.Invalid)
                 invalid++;
             if (verdict != LineVerdict.Valid)
