@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+idle:1"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
 bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -39,6 +39,16 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu1_busy_idle() { awk '/^cpu1 /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# wait_until WHAT COMMAND...: polls for up to 30 s, then stops the run with the gateway's log, rather than hang.
+wait_until() {
+  local what=$1; shift
+  local end=$((SECONDS + 30))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $end ]; then echo "bench: gave up waiting for $what; gateway log:" >&2; tail -20 "$work/gw.log" >&2; exit 1; fi
+    sleep 0.05
+  done
+}
+
 metric() { curl -sf "http://$1/metrics" | awk -v m="$2" '$1 ~ "^"m"(\\{|$)" {s += $2} END {printf "%.0f", s}'; }
 
 # spool:N: hash-route to N destinations with the last one down and -spool-dir on. Reports the CPU per metric
@@ -51,13 +61,13 @@ spool_scenario() {
   rm -f "$work/count" "$work/count2"
   taskset -c 1 "$tools" sink "$work/count" "${ports[@]:0:$((n - 1))}" > "$work/sink.log" &
   local sink=$!
-  until [ -s "$work/count" ]; do sleep 0.05; done
+  wait_until "the sink" test -s "$work/count"
   local port stat; port=$(free_port); stat=$(free_port)
   taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution hash-route -spool-dir "$spooldir" \
     -spool-replay-rate "${BENCH_REPLAY_RATE:-1000000}" 2> "$work/gw.log" &
   local gw=$!
-  until curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"; do sleep 0.05; done
+  wait_until "the gateway" curl -sf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "http://127.0.0.1:$port/ping"
   local before after; before=$(cpu_ticks $gw)
   taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "http://127.0.0.1:$port/ingest" > "$work/wrk.txt"
   after=$(cpu_ticks $gw)
@@ -91,10 +101,10 @@ spool_scenario() {
 # One scenario: DIST[+OPTION...]:N. Options: spool (-spool-dir on, every destination up), prefix (-key-prefix),
 # tls (HTTPS, HTTP/1.1, wrk), h2 (HTTPS, h2 by ALPN, h2load), lines100 (100-line batches), empty (a proxy's
 # 23-byte idle flush: no metrics, so the cost is per request), idle (2000 idle keep-alive connections held
-# open throughout: RSS, and what each costs).
+# open throughout: RSS, and what each costs), ping (/ping with no body: the floor of any request here).
 run_scenario() {
   local scenario=$1 spec=${1%%:*} n=${1##*:}
-  local dist=${spec%%+*} opts="+${spec#*+}+" flags=() batch=$work/batch.gz lines=5000 scheme=http client=wrk
+  local dist=${spec%%+*} opts="+${spec#*+}+" flags=() batch=$work/batch.gz lines=5000 scheme=http client=wrk path=ingest
   [ "$spec" = "$dist" ] && opts=""
   case $opts in *+spool+*) rm -rf "$work/spool"; mkdir -p "$work/spool"; flags+=(-spool-dir "$work/spool");; esac
   case $opts in *+prefix+*) flags+=(-key-prefix);; esac
@@ -102,13 +112,14 @@ run_scenario() {
   case $opts in *+h2+*) client=h2load;; esac
   case $opts in *+lines100+*) batch=$work/batch100.gz; lines=100;; esac
   case $opts in *+empty+*) batch=$work/empty.gz; lines=0;; esac
+  case $opts in *+ping+*) batch=$work/empty.gz; lines=0; path=ping;; esac
   case $opts in *+idle+*) flags+=(-max-connections 4096);; esac
   local ports=() dests=() p i
   for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
   rm -f "$work/count"
   taskset -c 1 "$tools" sink "$work/count" "${ports[@]}" > "$work/sink.log" &
   local sink=$!
-  until [ -s "$work/count" ]; do sleep 0.05; done
+  wait_until "the sink" test -s "$work/count"
   local port stat url
   port=$(free_port); stat=$(free_port)
   if [ "$scheme" = https ]; then
@@ -122,13 +133,13 @@ run_scenario() {
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
     ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} "${flags[@]}" 2> "$work/gw.log" &
   local gw=$!
-  until curl -skf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "$url/ping"; do sleep 0.05; done
+  wait_until "the gateway" curl -skf -o /dev/null -X POST -H 'X-Polymur-Key: 123' "$url/ping"
   local idle="" rss_before_idle=0 rss_idle=0
   case $opts in *+idle+*)
     rss_before_idle=$(awk '/VmRSS/ {print $2}' "/proc/$gw/status")
     taskset -c 1 "$tools" idle "$port" 2000 > "$work/idle.out" &
     idle=$!
-    until grep -q ready "$work/idle.out" 2>/dev/null; do sleep 0.1; kill -0 $idle; done
+    wait_until "2000 idle connections" grep -q ready "$work/idle.out"
     sleep 0.5
     rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$gw/status");;
   esac
@@ -137,13 +148,13 @@ run_scenario() {
   read -r b1 i1 < <(cpu1_busy_idle)
   local accepted refused errors latency
   if [ "$client" = h2load ]; then
-    taskset -c 1 h2load -D "$secs" -c4 -m1 -t1 -d "$batch" -H 'X-Polymur-Key: 123' -H 'User-Agent: Go-http-client/2.0' "$url/ingest" > "$work/h2load.txt"
+    taskset -c 1 h2load -D "$secs" -c4 -m1 -t1 -d "$batch" -H 'X-Polymur-Key: 123' -H 'User-Agent: Go-http-client/2.0' "$url/$path" > "$work/h2load.txt"
     accepted=$(awk '/^status codes:/ {print $3}' "$work/h2load.txt")
     refused=$(awk '/^requests:/ {print $10}' "$work/h2load.txt")
     errors=$(awk '/^requests:/ {print $12}' "$work/h2load.txt")
     latency="mean $(awk '/^time for request:/ {print $6}' "$work/h2load.txt") (h2load)"
   else
-    BENCH_BATCH=$batch taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "$url/ingest" > "$work/wrk.txt"
+    BENCH_BATCH=$batch taskset -c 1 wrk -t1 -c4 -d"${secs}s" -s bench/post.lua "$url/$path" > "$work/wrk.txt"
     accepted=$(awk -F= '/^accepted_batches=/{print $2}' "$work/wrk.txt")
     refused=$(awk -F= '/^refused_batches=/{print $2}' "$work/wrk.txt")
     errors=$(awk -F= '/^errors=/{print $2}' "$work/wrk.txt")
@@ -218,7 +229,7 @@ ratio() {
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
     m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
     lo = x[1]; hi = y[1]; for (i = 2; i <= n; i++) { if (x[i] < lo) lo = x[i]; if (y[i] < hi) hi = y[i] }
-    printf "%.3fx median of %d rounds (each:%s); %.3fx of the best rounds (%.1f / %.1f ns)", m, n, s, lo / hi, lo, hi }')"
+    printf "%.3fx median of %d rounds (each:%s); %.3fx of the best rounds (%.1f / %.1f)", m, n, s, lo / hi, lo, hi }')"
 }
 echo
 for n in 1 2 3 4; do
@@ -231,6 +242,7 @@ ratio "broadcast+prefix:1" "broadcast:1" "ratio -key-prefix / without, broadcast
 ratio "broadcast+tls:1" "broadcast:1" "ratio HTTPS h1 / HTTP, broadcast to 1:         " || true
 ratio "broadcast+h2:1" "broadcast:1" "ratio HTTPS h2 / HTTP, broadcast to 1:         " || true
 ratio "broadcast+lines100:1" "broadcast:1" "ratio 100-line / 5000-line batches, per metric:" || true
+ratio "broadcast+empty:1" "broadcast+ping:1" "ratio empty batch / bare /ping, per request:     " || true
 ratio "broadcast+idle:1" "broadcast:1" "ratio with 2000 idle connections / without:    " || true
 [ -z "${cost[broadcast:1]:-}" ] || echo "broadcast to 1 / inflate floors:                 $(awk -v a="${cost[broadcast:1]}" -v z="$zlib_ns" -v l="$libdeflate_ns" 'BEGIN{n = split(a, x, " "); lo = x[1]; for (i = 2; i <= n; i++) if (x[i] < lo) lo = x[i]; printf "%.2fx .NET GZipStream (%.1f ns), %.2fx libdeflate (%.1f ns), best round %.1f ns", lo / z, z, lo / l, l, lo}')"
 for s in "${!peaks[@]}"; do echo "peak RSS, $s: ${peaks[$s]} MiB"; done | sort
