@@ -140,12 +140,7 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
                 foreach (var segment in read.Buffer)
                 {
                     if (buffer.Length - length < segment.Length)
-                    {
-                        var bigger = buffers.Rent((int)Math.Min(Math.Max((long)buffer.Length * 2, (long)length + segment.Length), int.MaxValue));
-                        buffer.AsSpan(0, length).CopyTo(bigger);
-                        buffers.Return(buffer);
-                        buffer = bigger;
-                    }
+                        buffers.Grow(ref buffer, length, segment.Length);
                     segment.Span.CopyTo(buffer.AsSpan(length));
                     length += segment.Length;
                 }
@@ -198,17 +193,8 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
                     _buffer = bigger;
                     return true;
                 }
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero)
+                if (!await SpaceSignal.WaitAsync(returned, deadline, cancel))
                     return false;
-                try
-                {
-                    await returned.WaitAsync(left, cancel);
-                }
-                catch (TimeoutException)
-                {
-                    return false;
-                }
             }
         }
 

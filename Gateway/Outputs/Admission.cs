@@ -52,7 +52,7 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
                     continue; // room appeared, or it went down (and is no longer waited for): try again
                 // Waiting out the grace, a spool can still take the part; past it, only room in the queue helps.
                 bool spoolLater = !graceOver && full.Spool is not null;
-                if (!await WaitAsync(freed, spoolLater ? graceEnd : deadline, cancel) && !spoolLater)
+                if (!await SpaceSignal.WaitAsync(freed, spoolLater ? graceEnd : deadline, cancel) && !spoolLater)
                     return AdmissionResult.QueuesFull;
             }
         }
@@ -109,21 +109,5 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
                 plan[j].Destination.Queue.Unreserve(plan[j].Batch.Points);
         }
         return full;
-    }
-
-    private static async ValueTask<bool> WaitAsync(Task freed, DateTime deadline, CancellationToken cancel)
-    {
-        var left = deadline - DateTime.UtcNow;
-        if (left <= TimeSpan.Zero)
-            return false;
-        try
-        {
-            await freed.WaitAsync(left, cancel);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
     }
 }

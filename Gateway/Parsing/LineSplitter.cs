@@ -102,7 +102,7 @@ internal static class LineSplitter
                 return new ParseCounts(valid, invalid, tooLong);
             }
             if (output.Length - write < needed)
-                Grow(buffers, ref output, write, needed);
+                buffers.Grow(ref output, write, needed);
             var dest = output.AsSpan(write);
             prefix.CopyTo(dest);
             dest[prefix.Length] = (byte)'.';
@@ -115,13 +115,5 @@ internal static class LineSplitter
         }
         outputLength = write;
         return new ParseCounts(valid, invalid, tooLong);
-    }
-
-    private static void Grow(BufferPool buffers, ref byte[] output, int used, int needed)
-    {
-        var bigger = buffers.Rent(Math.Max(output.Length * 2, used + needed));
-        output.AsSpan(0, used).CopyTo(bigger);
-        buffers.Return(output);
-        output = bigger;
     }
 }

@@ -97,6 +97,19 @@ public sealed class BufferPool(long maxRetainedBytes = BufferPool.DefaultMaxReta
         return GC.AllocateUninitializedArray<byte>(1 << shift);
     }
 
+    /// <summary>
+    /// Swaps <paramref name="buffer"/>, whose first <paramref name="used"/> bytes count, for one with room for
+    /// <paramref name="needed"/> more: at least twice the size, so growing line by line stays linear. The old
+    /// one comes back to the pool.
+    /// </summary>
+    public void Grow(ref byte[] buffer, int used, int needed)
+    {
+        var bigger = Rent((int)Math.Min(Math.Max(buffer.Length * 2L, (long)used + needed), Array.MaxLength));
+        buffer.AsSpan(0, used).CopyTo(bigger);
+        Return(buffer);
+        buffer = bigger;
+    }
+
     /// <summary>Takes a buffer back; one of a size the pool does not make, or one past the cap, goes to the GC.</summary>
     public void Return(byte[] buffer)
     {

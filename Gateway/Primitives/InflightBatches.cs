@@ -35,22 +35,8 @@ public sealed class InflightBatches(int capacity)
             var freed = Space.Register();
             if (TryAcquire())
                 return true;
-            if (wait is null)
-            {
-                await freed.WaitAsync(cancel);
-                continue;
-            }
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
+            if (!await SpaceSignal.WaitAsync(freed, deadline, cancel))
                 return false;
-            try
-            {
-                await freed.WaitAsync(left, cancel);
-            }
-            catch (TimeoutException)
-            {
-                return false;
-            }
         }
     }
 

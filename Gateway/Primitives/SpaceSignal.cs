@@ -16,6 +16,31 @@ internal sealed class SpaceSignal
         return Volatile.Read(ref _next).Task;
     }
 
+    /// <summary>
+    /// Awaits a task from <see cref="Register"/> until <paramref name="deadline"/> (<see cref="DateTime.MaxValue"/>:
+    /// no limit). False when the deadline passed first; the caller then gives up.
+    /// </summary>
+    public static async ValueTask<bool> WaitAsync(Task registered, DateTime deadline, CancellationToken cancel)
+    {
+        if (deadline == DateTime.MaxValue)
+        {
+            await registered.WaitAsync(cancel);
+            return true;
+        }
+        var left = deadline - DateTime.UtcNow;
+        if (left <= TimeSpan.Zero)
+            return false;
+        try
+        {
+            await registered.WaitAsync(left, cancel);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     public void Notify()
     {
         if (Volatile.Read(ref _waiters) == 0 || Interlocked.Exchange(ref _waiters, 0) == 0)

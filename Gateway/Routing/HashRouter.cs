@@ -69,18 +69,10 @@ public sealed class HashRouter(RoutingTables tables, BufferPool buffers) : IBatc
             if (Buffer is null)
                 Buffer = buffers.Rent(Math.Max(initial, line.Length));
             else if (Buffer.Length - Length < line.Length)
-                Grow(line.Length, buffers);
+                buffers.Grow(ref Buffer, Length, line.Length);
             line.CopyTo(Buffer.AsSpan(Length));
             Length += line.Length;
             Points++;
-        }
-
-        private void Grow(int needed, BufferPool buffers)
-        {
-            var bigger = buffers.Rent(Math.Max(Buffer!.Length * 2, Length + needed));
-            Buffer.AsSpan(0, Length).CopyTo(bigger);
-            buffers.Return(Buffer);
-            Buffer = bigger;
         }
     }
 }
