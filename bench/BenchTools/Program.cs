@@ -12,7 +12,7 @@ return args.FirstOrDefault() switch
     "idle" => await IdleAsync(int.Parse(args[1]), int.Parse(args[2])),
     "sink" => await SinkAsync(args[1], args.Skip(2).Select(int.Parse).ToArray()),
     "inflate" => Inflate(args[1], int.Parse(args[2])),
-    "inflate-libdeflate" => Libdeflate.Inflate(args[1], int.Parse(args[2])),
+    "inflate-libdeflate" => LibdeflateFloor.Inflate(args[1], int.Parse(args[2])),
     "soak" => await Soak.RunAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), long.Parse(args[4]), args.Length > 5 ? args[5] : null),
     _ => Usage(),
 };
