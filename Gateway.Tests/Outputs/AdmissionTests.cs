@@ -1,8 +1,8 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Primitives;
+using Polymur.Gateway.Tests.Support;
 
 namespace Polymur.Gateway.Tests.Outputs;
 
@@ -12,13 +12,7 @@ namespace Polymur.Gateway.Tests.Outputs;
 /// </summary>
 public class AdmissionTests
 {
-    private static DestinationSet Set(int queuePoints, params string[] names) => DestinationSet.Create(
-        new GatewayOptions
-        {
-            Destinations = [.. names.Select(n => DestinationAddress.TryParse(n, out var a, out _) ? a! : throw new ArgumentException(n))],
-            OutgoingQueueCap = queuePoints,
-        },
-        new WriterOptions(), Stream.Null, NullLoggerFactory.Instance);
+    private static DestinationSet Set(int queuePoints, params string[] names) => IdleDestinations.Create(Distribution.Broadcast, queuePoints, names);
 
     private static List<Delivery> Plan(DestinationSet set, BufferPool pool, int points)
     {

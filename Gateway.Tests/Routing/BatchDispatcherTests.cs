@@ -1,9 +1,9 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Routing;
+using Polymur.Gateway.Tests.Support;
 
 namespace Polymur.Gateway.Tests.Routing;
 
@@ -17,13 +17,7 @@ public class BatchDispatcherTests
 
     private static Rig Build(Distribution distribution, int queuePoints, int slots, params string[] names)
     {
-        var options = new GatewayOptions
-        {
-            Distribution = distribution,
-            Destinations = [.. names.Select(n => DestinationAddress.TryParse(n, out var a, out _) ? a! : throw new ArgumentException(n))],
-            OutgoingQueueCap = queuePoints,
-        };
-        var set = DestinationSet.Create(options, new WriterOptions(), Stream.Null, NullLoggerFactory.Instance);
+        var set = IdleDestinations.Create(distribution, queuePoints, names);
         var inflight = new InflightBatches(slots);
         var buffers = new BufferPool();
         var tables = new RoutingTables(set, distribution);

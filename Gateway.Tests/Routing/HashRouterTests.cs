@@ -1,10 +1,10 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Routing;
+using Polymur.Gateway.Tests.Support;
 
 namespace Polymur.Gateway.Tests.Routing;
 
@@ -19,9 +19,7 @@ public class HashRouterTests
 
     private static HashRouter Router(BufferPool buffers)
     {
-        var set = DestinationSet.Create(
-            new GatewayOptions { Distribution = Distribution.CarbonCh, Destinations = [.. Names.Select(n => DestinationAddress.TryParse(n, out var a, out _) ? a! : throw new ArgumentException(n))] },
-            new WriterOptions(), Stream.Null, NullLoggerFactory.Instance);
+        var set = IdleDestinations.Create(Distribution.CarbonCh, Names);
         return new HashRouter(new RoutingTables(set, Distribution.CarbonCh), buffers);
     }
 

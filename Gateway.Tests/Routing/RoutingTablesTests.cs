@@ -1,19 +1,15 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Routing;
+using Polymur.Gateway.Tests.Support;
 
 namespace Polymur.Gateway.Tests.Routing;
 
 public class RoutingTablesTests
 {
-    // Not started: no writer runs, nothing connects; only the membership matters here.
-    private static DestinationSet Set(Distribution distribution, params string[] names) => DestinationSet.Create(
-        new GatewayOptions { Distribution = distribution, Destinations = [.. names.Select(Address)] },
-        new WriterOptions(), Stream.Null, NullLoggerFactory.Instance);
+    private static DestinationSet Set(Distribution distribution, params string[] names) => IdleDestinations.Create(distribution, names);
 
-    private static DestinationAddress Address(string name) =>
-        DestinationAddress.TryParse(name, out var address, out var error) ? address! : throw new ArgumentException(error);
+    private static DestinationAddress Address(string name) => IdleDestinations.Address(name);
 
     [Test]
     public async Task The_table_is_built_once_and_shared_until_the_members_change()
