@@ -1,7 +1,9 @@
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Hosting;
 using Polymur.Gateway;
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Keys;
+using Polymur.Gateway.Tools;
 
 // Installed as pgw-key too (a link to this binary): then every argument belongs to the key tool.
 string invokedAs = InvokedAs();
@@ -50,7 +52,7 @@ if (parsed.Positionals.Count > 0)
 
 var options = parsed.Options!;
 ConsulSettings? consul = null;
-if (!options.DevMode && !ConsulSettings.TryResolve(options, Environment.GetEnvironmentVariable, out consul, out string consulError))
+if ((!options.DevMode || options.ConsulRegister) && !ConsulSettings.TryResolve(options, Environment.GetEnvironmentVariable, out consul, out string consulError))
 {
     Console.Error.WriteLine($"polymur-gateway: {consulError}");
     return CommandLine.UsageExitCode;

@@ -64,6 +64,8 @@ public class CommandLineTests
         ["cert"] = ("/etc/hostname", o => o.CertPath!, "/etc/hostname"),
         ["consul-addr"] = ("https://consul.internal:8501", o => o.ConsulAddress!, "https://consul.internal:8501"),
         ["consul-prefix"] = ("/team/keys", o => o.ConsulPrefix, "team/keys/"),
+        ["consul-register"] = ("true", o => o.ConsulRegister, true),
+        ["consul-service"] = ("metrics-gw", o => o.ConsulService, "metrics-gw"),
         ["consul-sync"] = ("2m", o => o.ConsulSync, TimeSpan.FromMinutes(2)),
         ["console-out"] = ("true", o => o.ConsoleOut, true),
         ["destinations"] = ("10.0.0.1:2003,10.0.0.2:2004:b", o => string.Join(",", o.Destinations), "10.0.0.1:2003,10.0.0.2:2004:b"),
@@ -94,6 +96,10 @@ public class CommandLineTests
         ["spool-max-size"] = ("1GiB", o => o.SpoolMaxSize, 1L << 30),
         ["spool-replay-rate"] = ("5000", o => o.SpoolReplayRate, 5000),
         ["stat-addr"] = ("[::1]:9020", o => o.StatAddress.ToString(), "[::1]:9020"),
+        ["tenant-grace"] = ("1h", o => o.TenantGrace, TimeSpan.FromHours(1)),
+        ["tenant-limit-scope"] = ("cluster", o => o.TenantLimitScope, LimitScope.Cluster),
+        ["tenant-max-inflight"] = ("64", o => o.TenantMaxInflight!, 64),
+        ["tenant-rate-limit"] = ("2500.5", o => o.TenantRateLimit, 2500.5),
     };
 
     [Test]
@@ -108,6 +114,8 @@ public class CommandLineTests
                 env["POLYMUR_GW_" + (flag.Name == "cert" ? "KEY" : "CERT")] = "/etc/hostname";
             if (flag.Name == "api-token-stats")
                 env["POLYMUR_GW_API_TOKEN_FILE"] = TokenFile;
+            if (flag.Name == "tenant-limit-scope")
+                env["POLYMUR_GW_CONSUL_REGISTER"] = "true";
             var result = Parse([], env);
             await Assert.That(result.Kind).IsEqualTo(CommandKind.Run).Because($"{flag.EnvVar}={value}: {result.Error}");
             await Assert.That(read(result.Options!)).IsEqualTo(expected).Because(flag.EnvVar);
@@ -121,6 +129,11 @@ public class CommandLineTests
     [Arguments(new[] { "-listen-http-port", "http" }, "-listen-http-port", "POLYMUR_GW_LISTEN_HTTP_PORT")]
     [Arguments(new[] { "-listen-https-port", "70000" }, "-listen-https-port", "POLYMUR_GW_LISTEN_HTTPS_PORT")]
     [Arguments(new[] { "-distribution", "round-robin" }, "-distribution", "POLYMUR_GW_DISTRIBUTION")]
+    [Arguments(new[] { "-tenant-limit-scope", "global" }, "-tenant-limit-scope", "POLYMUR_GW_TENANT_LIMIT_SCOPE")]
+    [Arguments(new[] { "-tenant-limit-scope", "cluster" }, "-consul-register", "POLYMUR_GW_CONSUL_REGISTER")]
+    [Arguments(new[] { "-tenant-rate-limit=-5" }, "-tenant-rate-limit", "POLYMUR_GW_TENANT_RATE_LIMIT")]
+    [Arguments(new[] { "-tenant-max-inflight", "0" }, "-tenant-max-inflight", "POLYMUR_GW_TENANT_MAX_INFLIGHT")]
+    [Arguments(new[] { "-consul-service", "polymur gateway" }, "-consul-service", "POLYMUR_GW_CONSUL_SERVICE")]
     [Arguments(new[] { "-destinations", "10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "10.0.0.1:2003,10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "10.0.0.1:2003:" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]

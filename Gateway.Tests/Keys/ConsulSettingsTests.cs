@@ -1,4 +1,5 @@
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Keys;
 
 namespace Polymur.Gateway.Tests.Keys;

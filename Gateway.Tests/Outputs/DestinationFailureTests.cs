@@ -64,7 +64,7 @@ public class DestinationFailureTests
     {
         var downSink = TcpSink.Start();
         await downSink.DisposeAsync();
-        await using var gw = await TestGateway.StartAsync(downSink, o => o with { IncomingQueueCap = 2, OutgoingQueueCap = 1_000_000 });
+        await using var gw = await TestGateway.StartAsync(downSink, o => o with { IncomingQueueCap = 2, TenantMaxInflight = 3, OutgoingQueueCap = 1_000_000 });
         using var client = gw.Client();
 
         var first = await client.IngestAsync("123", ProxyClient.Lines("a", 10));

@@ -35,16 +35,17 @@ public class HashRouterTests
         ParseCounts counts;
         int length, indexed;
         byte[] lines;
+        var rejected = new RejectedLine([]);
         if (prefix is null)
         {
             lines = buffers.Rent(input.Length + 1);
             input.CopyTo(lines, 0);
-            counts = LineSplitter.CompactInPlace(lines, input.Length, 16384, index, out length, out indexed);
+            counts = LineSplitter.CompactInPlace(lines, input.Length, 16384, index, ref rejected, out length, out indexed);
         }
         else
         {
             lines = buffers.Rent(64);
-            counts = LineSplitter.CopyWithPrefix(input, Encoding.UTF8.GetBytes(prefix), 16384, long.MaxValue, buffers, ref lines, index, out length, out indexed);
+            counts = LineSplitter.CopyWithPrefix(input, Encoding.UTF8.GetBytes(prefix), 16384, long.MaxValue, buffers, ref lines, index, ref rejected, out length, out indexed);
         }
         return (new Batch(lines, length, counts.Valid, buffers), new LineIndex(entries, indexed));
     }

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Keys;
 
 namespace Polymur.Gateway.Tests.Support;

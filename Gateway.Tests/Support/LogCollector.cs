@@ -12,6 +12,9 @@ public sealed class LogCollector : ILoggerProvider
 
     public string All => string.Join('\n', _lines);
 
+    /// <summary>Forgets the lines so far, for a test that counts what one step logs.</summary>
+    public void Clear() => _lines.Clear();
+
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
     public void Dispose()

@@ -67,10 +67,11 @@ public sealed class ProxyClient : IDisposable
             request.Headers.TryAddWithoutValidation("X-polymur-key", key);
         customize?.Invoke(request);
         using var response = await _http.SendAsync(request);
-        return new Reply((int)response.StatusCode, await response.Content.ReadAsStringAsync(), response.Version, response.Headers.ConnectionClose == true);
+        return new Reply((int)response.StatusCode, await response.Content.ReadAsStringAsync(), response.Version, response.Headers.ConnectionClose == true,
+            response.Headers.TryGetValues("Retry-After", out var retry) ? retry.First() : null);
     }
 
     public void Dispose() => _http.Dispose();
 }
 
-public sealed record Reply(int Status, string Body, Version Version, bool ConnectionClose);
+public sealed record Reply(int Status, string Body, Version Version, bool ConnectionClose, string? RetryAfter = null);

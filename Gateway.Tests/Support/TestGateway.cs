@@ -1,3 +1,4 @@
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Hosting;
 using Microsoft.Extensions.Logging;
 using Polymur.Gateway.Configuration;

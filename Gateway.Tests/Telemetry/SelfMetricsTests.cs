@@ -44,7 +44,11 @@ public class SelfMetricsTests
             "points.received", "points.invalid", "points.too-long", "points.delivered",
             "points.dropped.queue_full", "points.dropped.shutdown_timeout", "points.dropped.destination_removed",
             "points.dropped.spool_full", "points.dropped.spool_corrupt", "points.queued",
-            "batches.accepted", "batches.refused.400", "batches.refused.401", "batches.refused.408", "batches.refused.413", "batches.refused.503",
+            "batches.accepted", "batches.refused.400", "batches.refused.401", "batches.refused.408", "batches.refused.413", "batches.refused.429", "batches.refused.503",
+            "tenants.tenant.batches.accepted", "tenants.tenant.points.accepted", "tenants.tenant.points.invalid", "tenants.tenant.points.too-long",
+            "tenants.tenant.points-per-second", "tenants.tenant.bytes.compressed", "tenants.tenant.bytes.decompressed",
+            "tenants.tenant.batches.refused.400", "tenants.tenant.batches.refused.408", "tenants.tenant.batches.refused.413",
+            "tenants.tenant.batches.refused.429", "tenants.tenant.batches.refused.503", "tenants.tenant.inflight",
             "runtime.memory.working-set-bytes", "runtime.memory.gc-heap-size-bytes", "runtime.memory.gc-committed-bytes",
             "runtime.memory.gc-generation-size-bytes.gen0", "runtime.memory.gc-generation-size-bytes.gen1",
             "runtime.memory.gc-generation-size-bytes.gen2", "runtime.memory.gc-generation-size-bytes.loh",
@@ -61,6 +65,9 @@ public class SelfMetricsTests
         await Assert.That(byName["points.invalid"]).IsEqualTo("1");
         await Assert.That(byName["batches.accepted"]).IsEqualTo("1");
         await Assert.That(byName["batches.refused.401"]).IsEqualTo("1");
+        await Assert.That(byName["tenants.tenant.points.accepted"]).IsEqualTo("1");
+        await Assert.That(byName["tenants.tenant.points.invalid"]).IsEqualTo("1");
+        await Assert.That(byName["tenants.tenant.batches.accepted"]).IsEqualTo("1");
         await Assert.That(byName["incoming-queue.limit"]).IsEqualTo("32768");
         await Assert.That(byName[$"outgoing-queue.{dest}.limit"]).IsEqualTo("4096");
         // User lines carry the key prefix; the gateway's own never do.

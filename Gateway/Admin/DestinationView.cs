@@ -44,4 +44,6 @@ public sealed record AdminError(string Error);
 [JsonSerializable(typeof(DestinationView[]))]
 [JsonSerializable(typeof(AddDestinationRequest))]
 [JsonSerializable(typeof(AdminError))]
+[JsonSerializable(typeof(Tenants.TenantStats[]))]
+[JsonSerializable(typeof(Tenants.TenantDetail))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

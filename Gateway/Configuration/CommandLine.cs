@@ -125,6 +125,8 @@ internal static class CommandLine
             return "-max-batch-memory (POLYMUR_GW_MAX_BATCH_MEMORY) must be larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE), or the largest batch could never be taken";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
+        if (o.TenantLimitScope == LimitScope.Cluster && !o.ConsulRegister)
+            return "-tenant-limit-scope (POLYMUR_GW_TENANT_LIMIT_SCOPE) cluster counts the gateways registered in Consul: set -consul-register (POLYMUR_GW_CONSUL_REGISTER) too";
         return null;
     }
 

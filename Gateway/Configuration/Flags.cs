@@ -31,6 +31,12 @@ internal static class Flags
         new() { Name = "consul-prefix", Kind = "string", Default = Defaults.ConsulPrefix,
             Help = "Consul KV prefix holding the API keys (<prefix><name> = key)",
             Apply = (o, v) => o with { ConsulPrefix = KvPrefix(v) } },
+        new() { Name = "consul-register", Kind = "", Default = "",
+            Help = "Register this gateway in Consul's catalog (service -consul-service, its ingest ports, an HTTP check on /healthz); removed at shutdown",
+            Apply = (o, v) => o with { ConsulRegister = Bool(v) } },
+        new() { Name = "consul-service", Kind = "string", Default = Defaults.ConsulService,
+            Help = "Service name for -consul-register, and whose passing instances -tenant-limit-scope cluster counts",
+            Apply = (o, v) => o with { ConsulService = ServiceName(v) } },
         new() { Name = "consul-sync", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.ConsulSync),
             Help = "Longest time between full key refreshes; changes arrive at once through blocking queries",
             Apply = (o, v) => o with { ConsulSync = PositiveDuration(v) } },
@@ -118,6 +124,18 @@ internal static class Flags
         new() { Name = "summary-interval", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.SummaryInterval),
             Help = "How often to log a summary line (received, delivered, rate, non-empty queues); 0 turns it off",
             Apply = (o, v) => o with { SummaryInterval = Duration(v) } },
+        new() { Name = "tenant-grace", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.TenantGrace),
+            Help = "How long a tenant whose key left Consul keeps its series in /metrics, /stats and /tenants",
+            Apply = (o, v) => o with { TenantGrace = Duration(v) } },
+        new() { Name = "tenant-limit-scope", Kind = "string", Default = "instance",
+            Help = "instance: each gateway enforces a tenant's whole limit; cluster: limit / N, N the passing -consul-service instances",
+            Apply = (o, v) => o with { TenantLimitScope = v switch { "instance" => LimitScope.Instance, "cluster" => LimitScope.Cluster, _ => throw new FormatException("not instance or cluster") } } },
+        new() { Name = "tenant-max-inflight", Kind = "int", Default = "",
+            Help = "In-flight batches one tenant may hold (being read, queued or written); past it that tenant's requests wait up to -queue-wait, then get 503 (empty: -incoming-queue-cap / 4)",
+            Apply = (o, v) => o with { TenantMaxInflight = v.Length == 0 ? null : PositiveInt(v) } },
+        new() { Name = "tenant-rate-limit", Kind = "float", Default = "0",
+            Help = "Points per second (burst: one second's worth) for tenants with no limit in Consul; over it a batch gets 429 (0: none)",
+            Apply = (o, v) => o with { TenantRateLimit = Rate(v) } },
     ];
 
     public static FlagDefinition? Find(string name)
@@ -194,6 +212,13 @@ internal static class Flags
             throw new FormatException("not a Consul KV path like polymur/gateway/keys/");
         return p.EndsWith('/') ? p : p + "/";
     }
+
+    private static double Rate(string v) =>
+        double.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double r) && double.IsFinite(r) ? r : throw new FormatException("not a number of points per second (0 or more)");
+
+    // Consul service names are DNS labels: letters, digits and '-'.
+    private static string ServiceName(string v) =>
+        v.Length is > 0 and <= 63 && v.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && v[0] != '-' ? v : throw new FormatException("not a service name (letters, digits and '-', like polymur-gateway)");
 
     private static TimeSpan Duration(string v) =>
         ValueParsers.TryParseDuration(v, out var d) ? d : throw new FormatException("not a duration (Go syntax: 500ms, 10s, 1m)");

@@ -18,6 +18,15 @@ public enum Distribution
     JumpFnv1aCh,
 }
 
+/// <summary>Whether a tenant's limit holds for each gateway, or for all of them together.</summary>
+public enum LimitScope
+{
+    Instance,
+
+    /// <summary>Each of N passing gateways in Consul's catalog enforces limit ÷ N.</summary>
+    Cluster,
+}
+
 /// <summary>
 /// Everything the gateway was told at start-up, validated once. Immutable: the running gateway never
 /// re-reads flags or the environment. Defaults keep deployed configurations working (README, flags); every limit has one.
@@ -99,6 +108,22 @@ public sealed record GatewayOptions
 
     /// <summary>How long a request waits for queue room before it is answered 503.</summary>
     public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>In-flight batches one tenant may hold; null: a quarter of <see cref="IncomingQueueCap"/>.</summary>
+    public int? TenantMaxInflight { get; init; }
+
+    /// <summary>Points per second for a tenant with no limit in Consul; 0: none.</summary>
+    public double TenantRateLimit { get; init; }
+
+    public LimitScope TenantLimitScope { get; init; } = LimitScope.Instance;
+
+    /// <summary>How long a tenant whose key was removed keeps its series.</summary>
+    public TimeSpan TenantGrace { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Register this gateway in Consul's catalog (with a /healthz check) while it runs.</summary>
+    public bool ConsulRegister { get; init; }
+
+    public string ConsulService { get; init; } = "polymur-gateway";
 
     /// <summary>How often the summary line is logged; zero turns it off.</summary>
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);

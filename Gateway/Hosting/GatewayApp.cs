@@ -1,10 +1,12 @@
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Hosting.Wiring;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Spool;
 using Polymur.Gateway.Telemetry;
+using Polymur.Gateway.Tenants;
 
 namespace Polymur.Gateway.Hosting;
 
@@ -18,16 +20,18 @@ public sealed partial class GatewayApp : IAsyncDisposable
     private readonly GatewayOptions _options;
     private readonly ILogger<GatewayApp> _log;
     private readonly TimeSpan _dropReportInterval;
+    private readonly string _hostName;
     private bool _stopped;
 
     private readonly Listeners _listeners;
     private readonly ConnectionLimit _connections;
     private readonly OutputParts _outputs;
     private readonly KeyParts _keys;
+    private readonly TenantParts _tenants;
     private readonly IngestParts _ingest;
     private readonly TelemetryParts _telemetry;
 
-    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, IngestParts ingest, TelemetryParts telemetry)
+    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, TelemetryParts telemetry)
     {
         _web = web;
         _options = options;
@@ -36,6 +40,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
         _connections = connections;
         _outputs = outputs;
         _keys = keys;
+        _tenants = tenants;
+        _hostName = settings.HostName;
         _ingest = ingest;
         _telemetry = telemetry;
         _log = web.Services.GetRequiredService<ILogger<GatewayApp>>();
@@ -54,6 +60,12 @@ public sealed partial class GatewayApp : IAsyncDisposable
     public ConsulKeySource? ConsulKeys => _keys.Consul;
 
     public StatsCollector Stats => _telemetry.Stats;
+
+    /// <summary>Every tenant's figures, share and limit.</summary>
+    public TenantRegistry Tenants => _tenants.Registry;
+
+    /// <summary>This gateway's registration in Consul's catalog, under -consul-register.</summary>
+    public ServiceRegistrar? Registration => _tenants.Registrar;
 
     public Readiness Readiness => _telemetry.Readiness;
 
@@ -78,10 +90,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var loggers = web.Services.GetRequiredService<ILoggerFactory>();
         var outputs = OutputParts.Build(options, settings, loggers);
         var keys = KeyParts.Build(options, settings, loggers);
-        var ingest = IngestParts.Build(options, outputs, keys, loggers);
-        var telemetry = TelemetryParts.Build(options, settings, outputs, keys, ingest, connections, loggers);
-        RequestPipeline.Map(web, options, connections, ingest, outputs, telemetry, loggers);
-        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, ingest, telemetry);
+        var tenants = TenantParts.Build(options, settings, keys, loggers);
+        var ingest = IngestParts.Build(options, outputs, keys, tenants, loggers);
+        var telemetry = TelemetryParts.Build(options, settings, outputs, keys, tenants, ingest, connections, loggers);
+        RequestPipeline.Map(web, options, connections, ingest, outputs, tenants, telemetry, loggers);
+        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, tenants, ingest, telemetry);
         if (options.DevMode && settings.Keys is null)
             app.LogDevMode();
         return app;
@@ -91,8 +104,10 @@ public sealed partial class GatewayApp : IAsyncDisposable
     {
         if (ConsulKeys is not null)
             await ConsulKeys.StartAsync();
+        await _tenants.StartAsync();
         Destinations.Start(_dropReportInterval);
         await _web.StartAsync(cancel);
+        _tenants.Register(Addresses, StatsAddress, _hostName);
         foreach (var address in Addresses)
             LogListening(address);
         LogAdminListening(AdminAddress);
@@ -117,6 +132,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         if (_stopped)
             return;
         _stopped = true;
+        await _tenants.DeregisterAsync();
         if (_telemetry.SelfMetrics is not null)
             await _telemetry.SelfMetrics.DisposeAsync();
         if (_telemetry.Summary is not null)
@@ -127,6 +143,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         await Destinations.DrainAsync(_options.DrainTimeout);
         if (Spools is not null)
             await Spools.DisposeAsync(); // fsync what the drain spooled
+        await _tenants.DisposeAsync();
         if (ConsulKeys is not null)
             await ConsulKeys.DisposeAsync();
         LogStopped(Counters.LinesReceived, Counters.BatchesAccepted, Destinations.Current.Sum(d => d.Counters.Delivered), Destinations.Current.Sum(d => d.Counters.DroppedTotal));

@@ -1,3 +1,4 @@
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
 
@@ -12,7 +13,7 @@ public sealed class GatewayAppSettings
     /// <summary>Replaces the key source (tests use a fixed key set; the app uses dev mode or Consul).</summary>
     public IKeyCache? Keys { get; init; }
 
-    /// <summary>How to reach Consul when keys come from there (not in dev mode, and no <see cref="Keys"/>).</summary>
+    /// <summary>How to reach Consul: for the keys and limits (not in dev mode, and no <see cref="Keys"/>), and for -consul-register.</summary>
     public ConsulSettings? Consul { get; init; }
 
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }

@@ -26,6 +26,9 @@ internal struct DecodedBatch
     public int Length;
     public int Members;
 
+    /// <summary>The body's size as it came, gzip'd.</summary>
+    public int CompressedLength;
+
     public readonly void ReturnBuffer()
     {
         if (Buffer is { Length: > 0 })

@@ -100,7 +100,7 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
                 members++;
             }
             // A body with no member at all is as malformed as a truncated one.
-            return members == 0 ? output.Fail(DecodeStatus.Malformed) : output.Finish(members);
+            return members == 0 ? output.Fail(DecodeStatus.Malformed) : output.Finish(members, length);
         }
         catch
         {
@@ -206,9 +206,9 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
             return new DecodedBatch { Decoder = owner, Status = status, Buffer = [] };
         }
 
-        public DecodedBatch Finish(int members)
+        public DecodedBatch Finish(int members, int compressedLength)
         {
-            var batch = new DecodedBatch { Decoder = owner, Status = DecodeStatus.Ok, Buffer = _buffer, Length = _length, Members = members };
+            var batch = new DecodedBatch { Decoder = owner, Status = DecodeStatus.Ok, Buffer = _buffer, Length = _length, Members = members, CompressedLength = compressedLength };
             _buffer = [];
             return batch;
         }

@@ -18,4 +18,7 @@ internal sealed partial class IngestHandler
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Broken request body from {Client} (X-Forwarded-For {Forwarded}), key name {KeyName}: {Reason}; {Suppressed} more not logged")]
     private partial void LogBrokenBody(string client, string forwarded, string keyName, string reason, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {KeyName} over its rate limit ({Limit}): batch refused with 429, retry in {Seconds}s; {Suppressed} more not logged")]
+    private partial void LogOverQuota(string keyName, string limit, long seconds, long suppressed);
 }

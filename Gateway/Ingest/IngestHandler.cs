@@ -7,6 +7,7 @@ using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 using Polymur.Gateway.Routing;
 using Polymur.Gateway.Telemetry;
+using Polymur.Gateway.Tenants;
 
 namespace Polymur.Gateway.Ingest;
 
@@ -16,6 +17,7 @@ namespace Polymur.Gateway.Ingest;
 /// </summary>
 internal sealed partial class IngestHandler(
     IKeyCache keys,
+    TenantRegistry tenants,
     GzipBatchDecoder decoder,
     BufferPool buffers,
     BatchDispatcher dispatcher,
@@ -30,6 +32,7 @@ internal sealed partial class IngestHandler(
     private readonly LogLimiter _refusalLog = new(TimeSpan.FromSeconds(5));
     private readonly LogLimiter _pingLog = new(TimeSpan.FromSeconds(5));
     private readonly LogLimiter _malformedLog = new(TimeSpan.FromSeconds(5));
+    private readonly LogLimiter _quotaLog = new(TimeSpan.FromSeconds(5));
 
     public Task PingAsync(HttpContext context)
     {
@@ -47,13 +50,45 @@ internal sealed partial class IngestHandler(
             await RefuseKeyAsync(context);
             return;
         }
-        var request = context.Request;
-        if (request.ContentLength > options.MaxBodySize)
+        var tenant = tenants.Get(keyName);
+        if (context.Request.ContentLength > options.MaxBodySize)
         {
-            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+            await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
             return;
         }
+        // The tenant's share is taken before the body is read: a tenant past it waits here, costing nothing
+        // but its connection, and leaves the decoders and the in-flight slots to the others.
+        bool shared;
+        try
+        {
+            shared = await tenant.Share.AcquireAsync(options.QueueWait, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        if (!shared)
+        {
+            await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, $"tenant {keyName} has {tenant.Share.Capacity} batches in flight for {options.QueueWait.TotalSeconds:0.###}s (-tenant-max-inflight)\n");
+            return;
+        }
+        bool handedOver = false;
+        try
+        {
+            handedOver = await IngestSharedAsync(context, tenant);
+        }
+        finally
+        {
+            if (!handedOver)
+                tenant.Share.Release();
+        }
+    }
 
+    /// <summary>The batch, read, checked and queued under the tenant's share. True once the share went with the batch.</summary>
+    private async Task<bool> IngestSharedAsync(HttpContext context, Tenant tenant)
+    {
+        var request = context.Request;
+        string keyName = tenant.Name;
         DecodedBatch decoded;
         try
         {
@@ -69,18 +104,18 @@ internal sealed partial class IngestHandler(
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
-            return;
+            await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+            return false;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
         {
             // Kestrel's minimum body data rate: a body dribbled in (slow loris) is cut off.
-            await RefuseAsync(context, StatusCodes.Status408RequestTimeout, "request body too slow\n", close: true);
-            return;
+            await RefuseAsync(context, tenant, StatusCodes.Status408RequestTimeout, "request body too slow\n", close: true);
+            return false;
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
-            return; // The client went away; it has no batch to be told about.
+            return false; // The client went away; it has no batch to be told about.
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException)
         {
@@ -88,8 +123,8 @@ internal sealed partial class IngestHandler(
             // IOException), or shorter than its Content-Length. The connection cannot be trusted after it.
             if (_malformedLog.TryEnter(out long suppressed))
                 LogBrokenBody(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, e.Message, suppressed);
-            await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed, close: true);
-            return;
+            await RefuseAsync(context, tenant, StatusCodes.Status400BadRequest, Responses.BatchMalformed, close: true);
+            return false;
         }
 
         switch (decoded.Status)
@@ -97,41 +132,58 @@ internal sealed partial class IngestHandler(
             case DecodeStatus.Malformed:
                 if (_malformedLog.TryEnter(out long suppressed))
                     LogMalformed(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, suppressed);
-                await RefuseAsync(context, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
-                return;
+                await RefuseAsync(context, tenant, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
+                return false;
             case DecodeStatus.TooLarge:
-                await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes after gunzip (-max-batch-size)\n");
-                return;
+                await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes after gunzip (-max-batch-size)\n");
+                return false;
             case DecodeStatus.NoMemory:
-                await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, $"gateway busy: {buffers.InUseBytes} bytes of batches held for {options.QueueWait.TotalSeconds:0.###}s (-max-batch-memory)\n");
-                return;
+                await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, $"gateway busy: {buffers.InUseBytes} bytes of batches held for {options.QueueWait.TotalSeconds:0.###}s (-max-batch-memory)\n");
+                return false;
         }
+        tenant.Counters.AddBytes(decoded.CompressedLength, decoded.Length);
 
-        ParseCounts parsed = Parse(decoded, keyName, out byte[] lines, out int length, out LineIndex index);
+        Span<byte> rejectedRoom = stackalloc byte[RejectedLine.MaxBytes];
+        var rejected = new RejectedLine(rejectedRoom);
+        ParseCounts parsed = Parse(decoded, keyName, ref rejected, out byte[] lines, out int length, out LineIndex index);
         if (length < 0)
         {
             index.ReturnTo(buffers);
             buffers.Return(lines);
-            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes with the key prefix (-max-batch-size)\n");
-            return;
+            await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes with the key prefix (-max-batch-size)\n");
+            return false;
         }
-        string? refusal = await DispatchAsync(lines, length, parsed, index, context.RequestAborted);
+        if (!tenant.Bucket.TryTake(parsed.Valid, out var retryAfter))
+        {
+            index.ReturnTo(buffers);
+            buffers.Return(lines);
+            await RefuseOverQuotaAsync(context, tenant, retryAfter);
+            return false;
+        }
+        var sample = rejected.Taken ? new RejectSample(0, RejectedLine.Describe(rejected.Fault, options.MaxLineLength), rejected.Text()) : null;
+        string? refusal = await DispatchAsync(lines, length, parsed, index, tenant.Share, context.RequestAborted);
         if (refusal is not null)
         {
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, refusal);
-            return;
+            await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, refusal);
+            return true;
         }
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         counters.AddAccepted(parsed.Valid, parsed.Invalid, parsed.TooLong);
+        tenant.Counters.AddAccepted(parsed.Valid, parsed.Invalid, parsed.TooLong, now);
+        tenant.Clients.Seen(context.Connection.RemoteIpAddress, request.Headers["X-Forwarded-For"], now);
+        if (sample is not null)
+            tenant.Rejects.Add(sample with { TimeUnixMs = now });
         if (log.IsEnabled(LogLevel.Debug))
             LogBatch(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, parsed.Valid, parsed.Invalid + parsed.TooLong, decoded.Members);
         await Responses.WriteAsync(context, StatusCodes.Status200OK, Responses.BatchReceived);
+        return true;
     }
 
     /// <summary>
     /// Validates and compacts (or prefixes) the lines, in one pass that also fills the router's line index
-    /// when it wants one; the decoded buffer is consumed.
+    /// when it wants one and keeps the first rejected line; the decoded buffer is consumed.
     /// </summary>
-    private ParseCounts Parse(in DecodedBatch decoded, string keyName, out byte[] lines, out int length, out LineIndex index)
+    private ParseCounts Parse(in DecodedBatch decoded, string keyName, ref RejectedLine rejected, out byte[] lines, out int length, out LineIndex index)
     {
         byte[]? entries = RentIndex(decoded.Length);
         ParseCounts counts;
@@ -139,14 +191,14 @@ internal sealed partial class IngestHandler(
         if (!options.KeyPrefix)
         {
             lines = decoded.Buffer;
-            counts = LineSplitter.CompactInPlace(decoded.Buffer, decoded.Length, options.MaxLineLength, LineIndex.Writable(entries), out length, out indexed);
+            counts = LineSplitter.CompactInPlace(decoded.Buffer, decoded.Length, options.MaxLineLength, LineIndex.Writable(entries), ref rejected, out length, out indexed);
         }
         else
         {
             Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
             prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
             lines = buffers.Rent(decoded.Length + decoded.Length / 4 + 64);
-            counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, options.MaxBatchSize, buffers, ref lines, LineIndex.Writable(entries), out length, out indexed);
+            counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, options.MaxBatchSize, buffers, ref lines, LineIndex.Writable(entries), ref rejected, out length, out indexed);
             decoded.ReturnBuffer();
         }
         index = new LineIndex(entries, indexed);
@@ -164,9 +216,9 @@ internal sealed partial class IngestHandler(
         return buffers.TryRent(LineIndex.BytesFor(entries), options.MaxBatchMemory, out var buffer) ? buffer : null;
     }
 
-    /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/>.</summary>
-    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, LineIndex index, CancellationToken cancel) =>
-        await dispatcher.DispatchAsync(lines, length, parsed.Valid, index, cancel) switch
+    /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/> and the tenant's share slot.</summary>
+    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, LineIndex index, InflightBatches share, CancellationToken cancel) =>
+        await dispatcher.DispatchAsync(lines, length, parsed.Valid, index, share, cancel) switch
         {
             DispatchResult.NoDestinations => "no destinations to deliver to\n",
             DispatchResult.Busy => $"gateway busy: {dispatcher.SlotCapacity} batches in flight (-incoming-queue-cap)\n",
@@ -192,12 +244,23 @@ internal sealed partial class IngestHandler(
         return Responses.WriteAsync(context, StatusCodes.Status401Unauthorized, Responses.InvalidKey, close: true);
     }
 
-    private Task RefuseAsync(HttpContext context, int status, string body, bool close = false) =>
-        RefuseAsync(context, status, Encoding.UTF8.GetBytes(body), close);
+    private Task RefuseAsync(HttpContext context, Tenant tenant, int status, string body, bool close = false) =>
+        RefuseAsync(context, tenant, status, Encoding.UTF8.GetBytes(body), close);
 
-    private Task RefuseAsync(HttpContext context, int status, byte[] body, bool close = false)
+    private Task RefuseAsync(HttpContext context, Tenant tenant, int status, byte[] body, bool close = false)
     {
         counters.AddRefused(status);
+        tenant.Counters.AddRefused(status);
         return Responses.WriteAsync(context, status, body, close);
+    }
+
+    // 429 with Retry-After in whole seconds (at least 1), the way HTTP clients and load balancers read it.
+    private Task RefuseOverQuotaAsync(HttpContext context, Tenant tenant, TimeSpan retryAfter)
+    {
+        long seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_quotaLog.TryEnter(out long suppressed))
+            LogOverQuota(tenant.Name, tenant.Enforced.ToString(), seconds, suppressed);
+        return RefuseAsync(context, tenant, StatusCodes.Status429TooManyRequests, $"tenant {tenant.Name} over its rate limit ({tenant.Enforced}); retry in {seconds}s\n");
     }
 }

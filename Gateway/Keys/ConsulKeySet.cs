@@ -1,4 +1,5 @@
 using System.Text;
+using Polymur.Gateway.Consul;
 
 namespace Polymur.Gateway.Keys;
 

@@ -1,49 +1,48 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
-using Polymur.Gateway.Primitives;
+using Polymur.Gateway.Consul;
 
 namespace Polymur.Gateway.Keys;
 
 /// <summary>
-/// API keys from Consul KV, kept current with blocking queries so a deleted or changed key is refused
-/// within about a second. Requests read an immutable snapshot through <see cref="IKeyCache"/>; the sync
-/// loop swaps it. Consul's rules are followed: the index resets when it goes backwards or is 0, errors back
-/// off up to a cap, the loop is rate-limited, and a return without change is normal. An outage keeps the
-/// cache as it is and is logged once.
+/// API keys from Consul KV, kept current by a <see cref="ConsulWatch{T}"/> so a deleted or changed key is refused
+/// within about a second. Requests read an immutable snapshot through <see cref="IKeyCache"/>; the watch
+/// swaps it. An outage keeps the cache as it is and is logged once.
 /// </summary>
 public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
 {
-    private static readonly TimeSpan MinGap = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan InitialFetchTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly ConsulKvClient _client;
+    private readonly ConsulClient _client;
     private readonly ILogger<ConsulKeySource> _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _reportedProblems = [];
+    private readonly ConsulWatch<KvEntry> _watch;
     private ConsulKeySet _keys = ConsulKeySet.Empty;
     private KeySyncStatus _status;
-    private Backoff _backoff = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
-    private ulong _index;
-    private long _lastRequest;
     private long? _outageStarted;
     private Task _loop = Task.CompletedTask;
 
     private readonly string? _reservedName;
 
     /// <param name="reservedName">A name refused to every key (see <see cref="ConsulKeySet.From"/>).</param>
-    public ConsulKeySource(ConsulKvClient client, ILogger<ConsulKeySource> log, string? reservedName = null)
+    public ConsulKeySource(ConsulClient client, ILogger<ConsulKeySource> log, string? reservedName = null)
     {
         _client = client;
         _reservedName = reservedName;
         _log = log;
         _status = new KeySyncStatus("consul", 0, false, null, null, null, 0);
+        _watch = new ConsulWatch<KvEntry>((index, cancel) => _client.ListAsync(Prefix, index, _client.Settings.SyncInterval, cancel), ApplyAsync, Fail);
     }
 
     private string Prefix => _client.Settings.Prefix;
 
     public int Count => Volatile.Read(ref _keys).Snapshot.Count;
+
+    /// <summary>The valid key names now.</summary>
+    public IEnumerable<string> Names => Volatile.Read(ref _keys).Names.Keys;
 
     public KeySyncStatus Status => Volatile.Read(ref _status);
 
@@ -60,7 +59,7 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
         first.CancelAfter(InitialFetchTimeout);
         try
         {
-            await SyncOnceAsync(first.Token);
+            await _watch.SyncOnceAsync(first.Token);
         }
         catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
         {
@@ -68,61 +67,17 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
         }
         if (!_firstSync.Task.IsCompleted)
             LogStartedWithoutKeys();
-        _loop = Task.Run(LoopAsync);
+        _loop = Task.Run(() => _watch.RunAsync(_stop.Token));
     }
 
-    private async Task LoopAsync()
+    private async Task ApplyAsync(ConsulResult<KvEntry> result, CancellationToken cancel)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            try
-            {
-                if (!await SyncOnceAsync(_stop.Token))
-                    await Task.Delay(_backoff.Next(), _stop.Token);
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                Fail(e.Message);
-                await Task.Delay(_backoff.Next(), _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-        }
-    }
-
-    /// <summary>One (blocking, once an index is known) read of the keys. False when it failed.</summary>
-    private async Task<bool> SyncOnceAsync(CancellationToken cancel)
-    {
-        // Rate limit: whatever Consul answers, at most one request per MinGap.
-        var since = Stopwatch.GetElapsedTime(_lastRequest);
-        if (_lastRequest != 0 && since < MinGap)
-            await Task.Delay(MinGap - since, cancel);
-        _lastRequest = Stopwatch.GetTimestamp();
-
-        var result = await _client.ListAsync(Prefix, _index, _client.Settings.SyncInterval, cancel);
-        if (!result.Ok)
-        {
-            // A 403, a 5xx or a transport error never changes the cache. Start over with a plain read: a
-            // restarted agent has a smaller index, and blocking on the old one could wait out the whole wait.
-            Fail(result.Error!);
-            _index = 0;
-            return false;
-        }
-        _backoff.Reset();
-        ulong next = result.Index;
-        if (next == 0 || next < _index)
-            next = 0; // Consul: an index that goes backwards (or is 0) means start over.
-
         var keys = result.NotFound && Volatile.Read(ref _keys).Names.Count > 0 && !await EmptyListIsTrustedAsync(cancel)
             ? Volatile.Read(ref _keys)
             : ConsulKeySet.From(result.Entries, Prefix, _reservedName);
-        _index = next;
         // Status first, then the keys: whoever sees the new keys also sees Consul as reachable.
-        Succeeded(next, keys.Snapshot.Count);
+        Succeeded(_watch.Index, keys.Snapshot.Count);
         Apply(keys);
-        return true;
     }
 
     // An empty list is a 404 both when the keys are gone and when ACLs hide them from this token. A direct

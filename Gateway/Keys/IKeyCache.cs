@@ -11,4 +11,7 @@ public interface IKeyCache
 
     /// <summary>How many keys are currently valid.</summary>
     int Count { get; }
+
+    /// <summary>The names of the valid keys: the tenants.</summary>
+    IEnumerable<string> Names { get; }
 }

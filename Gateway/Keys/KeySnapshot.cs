@@ -13,6 +13,8 @@ public sealed class KeySnapshot
 
     public int Count => _names.Count;
 
+    public IEnumerable<string> Names => _names.Values;
+
     /// <param name="entries">(name, key) pairs; a null or empty key is never valid.</param>
     public static KeySnapshot From(IEnumerable<(string Name, string Key)> entries)
     {

@@ -8,5 +8,7 @@ public sealed class StaticKeyCache(KeySnapshot snapshot) : IKeyCache
 
     public int Count => snapshot.Count;
 
+    public IEnumerable<string> Names => snapshot.Names;
+
     public bool TryGetName(ReadOnlySpan<char> key, out string name) => snapshot.TryGetName(key, out name);
 }

@@ -51,7 +51,16 @@ internal static class GraphiteLine
     /// give the line with surrounding whitespace and a trailing CR removed, and <paramref name="pathLength"/>
     /// the length of its metric path.
     /// </summary>
-    public static LineVerdict Check(ReadOnlySpan<byte> line, out int start, out int length, out int pathLength)
+    public static LineVerdict Check(ReadOnlySpan<byte> line, out int start, out int length, out int pathLength) =>
+        Diagnose(line, out start, out length, out pathLength) switch
+        {
+            LineFault.None => LineVerdict.Valid,
+            LineFault.Empty => LineVerdict.Empty,
+            _ => LineVerdict.Invalid,
+        };
+
+    /// <summary>What is wrong with a line, if anything: <see cref="Check(ReadOnlySpan{byte}, out int, out int, out int)"/> with the reason kept.</summary>
+    public static LineFault Diagnose(ReadOnlySpan<byte> line, out int start, out int length, out int pathLength)
     {
         start = 0;
         pathLength = 0;
@@ -62,25 +71,27 @@ internal static class GraphiteLine
             start++;
         length = end - start;
         if (length == 0)
-            return LineVerdict.Empty;
+            return LineFault.Empty;
 
         var text = line.Slice(start, length);
         int sep = text.IndexOfAny(Blank);
         if (sep <= 0)
-            return LineVerdict.Invalid;
+            return LineFault.Fields;
         var path = text[..sep];
         if (path.ContainsAny(PathSpecial) ? !IsValidPathSlow(path) : !HasWholeSegments(path))
-            return LineVerdict.Invalid;
+            return LineFault.Path;
         pathLength = sep;
 
         var rest = text[sep..].TrimStart(" \t"u8);
         int valueEnd = rest.IndexOfAny(Blank);
-        if (valueEnd < 0 || !IsFiniteValue(rest[..valueEnd]))
-            return LineVerdict.Invalid;
+        if (valueEnd < 0)
+            return LineFault.Fields;
+        if (!IsFiniteValue(rest[..valueEnd]))
+            return LineFault.Value;
         var timestamp = rest[valueEnd..].TrimStart(" \t"u8);
-        if (timestamp.ContainsAny(Blank) || !IsTimestamp(timestamp))
-            return LineVerdict.Invalid;
-        return LineVerdict.Valid;
+        if (timestamp.ContainsAny(Blank))
+            return LineFault.Fields;
+        return IsTimestamp(timestamp) ? LineFault.None : LineFault.Timestamp;
     }
 
     /// <summary>A decimal number as Python's float() reads it, minus nan/inf and '_': [+-]digits[.digits][e[+-]digits].</summary>
@@ -201,4 +212,20 @@ internal enum LineVerdict
     /// <summary>Nothing but whitespace: skipped, as carbon skips it, and not counted as invalid.</summary>
     Empty,
     Invalid,
+}
+
+/// <summary>Why a line is not forwarded, for the samples support reads (see <see cref="RejectedLine"/>).</summary>
+internal enum LineFault : byte
+{
+    None,
+    Empty,
+
+    /// <summary>Not three blank-separated fields.</summary>
+    Fields,
+    Path,
+    Value,
+    Timestamp,
+
+    /// <summary>Over -max-line-length.</summary>
+    TooLong,
 }

@@ -10,20 +10,26 @@ namespace Polymur.Gateway.Parsing;
 /// </summary>
 internal static class LineSplitter
 {
-    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, out int outputLength) =>
-        CompactInPlace(buffer, length, maxLineLength, default, out outputLength, out _);
+    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, out int outputLength)
+    {
+        var rejected = new RejectedLine([]);
+        return CompactInPlace(buffer, length, maxLineLength, default, ref rejected, out outputLength, out _);
+    }
 
-    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, out int outputLength) =>
-        CopyWithPrefix(input, prefix, maxLineLength, maxOutputLength, buffers, ref output, default, out outputLength, out _);
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, out int outputLength)
+    {
+        var rejected = new RejectedLine([]);
+        return CopyWithPrefix(input, prefix, maxLineLength, maxOutputLength, buffers, ref output, default, ref rejected, out outputLength, out _);
+    }
 
     /// <summary>
     /// Compacts the valid lines of <c>buffer[..length]</c> in place. The buffer needs one byte spare past
     /// <paramref name="length"/> for a final line that has no LF (kept whole: the last line of a body is a line too).
     /// When every line is already clean, nothing moves: the decompressed buffer is sent as it is.
     /// Each valid line's lengths go into <paramref name="index"/> while it has room (see <see cref="LineIndex"/>);
-    /// <paramref name="indexed"/> says how many did.
+    /// <paramref name="indexed"/> says how many did. The first line not forwarded is kept in <paramref name="rejected"/>.
     /// </summary>
-    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, Span<uint> index, out int outputLength, out int indexed)
+    public static ParseCounts CompactInPlace(Span<byte> buffer, int length, int maxLineLength, Span<uint> index, ref RejectedLine rejected, out int outputLength, out int indexed)
     {
         int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
         indexed = 0;
@@ -36,6 +42,7 @@ internal static class LineSplitter
             if (line.Length > maxLineLength)
             {
                 tooLong++;
+                rejected.Take(line, LineFault.TooLong);
             }
             else
             {
@@ -54,6 +61,7 @@ internal static class LineSplitter
                         break;
                     case LineVerdict.Invalid:
                         invalid++;
+                        Reject(line, ref rejected);
                         break;
                 }
             }
@@ -69,7 +77,7 @@ internal static class LineSplitter
     /// to the line as forwarded, prefix included. Stops, with <paramref name="outputLength"/> -1, when the
     /// output would pass <paramref name="maxOutputLength"/>: a prefix can make many short lines ten times longer.
     /// </summary>
-    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, Span<uint> index, out int outputLength, out int indexed)
+    public static ParseCounts CopyWithPrefix(ReadOnlySpan<byte> input, scoped ReadOnlySpan<byte> prefix, int maxLineLength, long maxOutputLength, BufferPool buffers, ref byte[] output, Span<uint> index, ref RejectedLine rejected, out int outputLength, out int indexed)
     {
         int read = 0, write = 0, valid = 0, invalid = 0, tooLong = 0;
         indexed = 0;
@@ -82,11 +90,15 @@ internal static class LineSplitter
             if (line.Length > maxLineLength)
             {
                 tooLong++;
+                rejected.Take(line, LineFault.TooLong);
                 continue;
             }
             var verdict = GraphiteLine.Check(rest, line.Length, out int start, out int len, out int pathLength);
             if (verdict == LineVerdict.Invalid)
+            {
                 invalid++;
+                Reject(line, ref rejected);
+            }
             if (verdict != LineVerdict.Valid)
                 continue;
 
@@ -94,6 +106,7 @@ internal static class LineSplitter
             if (needed - 1 > maxLineLength)
             {
                 tooLong++;
+                rejected.Take(line, LineFault.TooLong);
                 continue;
             }
             if (write + needed > maxOutputLength)
@@ -115,5 +128,12 @@ internal static class LineSplitter
         }
         outputLength = write;
         return new ParseCounts(valid, invalid, tooLong);
+    }
+
+    // Only the first rejected line of a batch is kept, so the reason is looked up once at most.
+    private static void Reject(ReadOnlySpan<byte> line, ref RejectedLine rejected)
+    {
+        if (!rejected.Taken)
+            rejected.Take(line, GraphiteLine.Diagnose(line, out _, out _, out _));
     }
 }

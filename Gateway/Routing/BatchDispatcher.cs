@@ -36,10 +36,13 @@ public sealed class BatchDispatcher(IBatchRouter router, DestinationSet destinat
     public bool WantsLineIndex => router.WantsLineIndex;
 
     public ValueTask<DispatchResult> DispatchAsync(byte[] lines, int length, int points, CancellationToken cancel) =>
-        DispatchAsync(lines, length, points, default, cancel);
+        DispatchAsync(lines, length, points, default, null, cancel);
 
-    /// <summary>Also owns <paramref name="index"/>'s buffer, which goes back to the pool once the plan is made.</summary>
-    public async ValueTask<DispatchResult> DispatchAsync(byte[] lines, int length, int points, LineIndex index, CancellationToken cancel)
+    /// <summary>
+    /// Also owns <paramref name="index"/>'s buffer, which goes back to the pool once the plan is made, and
+    /// <paramref name="share"/>'s slot (a tenant's, taken by the caller), which is freed with the batch's.
+    /// </summary>
+    public async ValueTask<DispatchResult> DispatchAsync(byte[] lines, int length, int points, LineIndex index, InflightBatches? share, CancellationToken cancel)
     {
         DispatchResult? refusal = points == 0 ? DispatchResult.Empty
             : destinations.Current.Length == 0 ? DispatchResult.NoDestinations
@@ -49,9 +52,14 @@ public sealed class BatchDispatcher(IBatchRouter router, DestinationSet destinat
         {
             index.ReturnTo(buffers);
             buffers.Return(lines);
+            share?.Release();
             return result;
         }
-        var batch = new Batch(lines, length, points, buffers, inflight.Release);
+        var batch = new Batch(lines, length, points, buffers, share is null ? inflight.Release : () =>
+        {
+            inflight.Release();
+            share.Release();
+        });
         var plan = new List<Delivery>(destinations.Current.Length);
         router.Plan(batch, index, plan);
         index.ReturnTo(buffers);

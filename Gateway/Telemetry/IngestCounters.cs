@@ -8,7 +8,7 @@ namespace Polymur.Gateway.Telemetry;
 public sealed class IngestCounters
 {
     private long _batchesAccepted, _linesReceived, _linesInvalid, _linesTooLong, _selfMetricLines;
-    private long _refused401, _refused400, _refused408, _refused413, _refused503;
+    private long _refused401, _refused400, _refused408, _refused413, _refused429, _refused503;
 
     public long BatchesAccepted => Volatile.Read(ref _batchesAccepted);
 
@@ -32,6 +32,7 @@ public sealed class IngestCounters
         400 => Volatile.Read(ref _refused400),
         408 => Volatile.Read(ref _refused408),
         413 => Volatile.Read(ref _refused413),
+        429 => Volatile.Read(ref _refused429),
         503 => Volatile.Read(ref _refused503),
         _ => 0,
     };
@@ -54,6 +55,7 @@ public sealed class IngestCounters
             case 400: Interlocked.Increment(ref _refused400); break;
             case 408: Interlocked.Increment(ref _refused408); break;
             case 413: Interlocked.Increment(ref _refused413); break;
+            case 429: Interlocked.Increment(ref _refused429); break;
             case 503: Interlocked.Increment(ref _refused503); break;
         }
     }

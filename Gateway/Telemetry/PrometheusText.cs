@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Polymur.Gateway.Tenants;
 
 namespace Polymur.Gateway.Telemetry;
 
@@ -48,6 +49,8 @@ public static class PrometheusText
         w.Family("polymur_gateway_api_keys", "gauge", "Valid API keys in the cache.").Sample(s.Keys.Count);
         w.Family("polymur_gateway_key_source_reachable", "gauge", "1 when the last key sync succeeded.").Sample(s.Keys.Reachable ? 1 : 0);
 
+        WriteTenants(w, s.Tenants);
+
         w.Family("polymur_gateway_batch_memory_bytes", "gauge", "Batch buffers in use: inflating, queued or being written.").Sample(s.Buffers.InUseBytes);
         w.Family("polymur_gateway_batch_memory_limit_bytes", "gauge", "-max-batch-memory.").Sample(s.Buffers.InUseLimitBytes);
         if (s.Spool is { } spool)
@@ -84,6 +87,36 @@ public static class PrometheusText
         return w.ToString();
     }
 
+    // One series per tenant and figure: the count of series follows the key set (see -tenant-grace).
+    private static void WriteTenants(Writer w, TenantStats[] tenants)
+    {
+        w.Family("polymur_gateway_tenants", "gauge", "Tenants: valid key names, and names removed less than -tenant-grace ago.").Sample(tenants.Length);
+        w.PerTenant(tenants, "polymur_gateway_tenant_batches_accepted_total", "counter", "A tenant's batches answered 200.", t => t.BatchesAccepted);
+        var points = w.Family("polymur_gateway_tenant_points_total", "counter", "A tenant's lines in accepted batches, by result.");
+        foreach (var t in tenants)
+        {
+            points.Sample(t.PointsAccepted, ("tenant", t.Name), ("result", "accepted"))
+                .Sample(t.PointsInvalid, ("tenant", t.Name), ("result", "invalid"))
+                .Sample(t.PointsTooLong, ("tenant", t.Name), ("result", "too_long"));
+        }
+        var bytes = w.Family("polymur_gateway_tenant_bytes_total", "counter", "Bytes of a tenant's batches read, as sent (gzip) and inflated.");
+        foreach (var t in tenants)
+        {
+            bytes.Sample(t.BytesCompressed, ("tenant", t.Name), ("form", "compressed"))
+                .Sample(t.BytesDecompressed, ("tenant", t.Name), ("form", "decompressed"));
+        }
+        var refused = w.Family("polymur_gateway_tenant_batches_refused_total", "counter", "A tenant's requests refused, by HTTP status.");
+        foreach (var t in tenants)
+        {
+            foreach (var (status, count) in t.Refused)
+                refused.Sample(count, ("tenant", t.Name), ("status", status));
+        }
+        w.PerTenant(tenants, "polymur_gateway_tenant_last_batch_timestamp_seconds", "gauge", "When a tenant's last batch was accepted (0: never).", t => t.LastBatch is { } at ? at.ToUnixTimeMilliseconds() / 1000.0 : 0);
+        w.PerTenant(tenants, "polymur_gateway_tenant_inflight_batches", "gauge", "A tenant's batches being read, queued or written.", t => t.Inflight);
+        w.PerTenant(tenants, "polymur_gateway_tenant_inflight_batches_limit", "gauge", "-tenant-max-inflight.", t => t.InflightLimit);
+        w.PerTenant(tenants, "polymur_gateway_tenant_rate_limit_points_per_second", "gauge", "The points per second this gateway lets a tenant send (0: no limit).", t => t.Limit.EnforcedRate);
+    }
+
     private sealed class Writer
     {
         private readonly StringBuilder _sb = new();
@@ -103,6 +136,14 @@ public static class PrometheusText
             Family(name, type, help);
             foreach (var d in s.Destinations)
                 Sample(value(d), ("destination", d.Name));
+        }
+
+        /// <summary>A family with one sample per tenant, labelled by its name.</summary>
+        public void PerTenant(TenantStats[] tenants, string name, string type, string help, Func<TenantStats, double> value)
+        {
+            Family(name, type, help);
+            foreach (var t in tenants)
+                Sample(value(t), ("tenant", t.Name));
         }
 
         public Writer Sample(double value, params (string Name, string Value)[] labels)

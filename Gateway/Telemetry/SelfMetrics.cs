@@ -125,6 +125,21 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
         Line("batches.accepted", s.Ingest.BatchesAccepted);
         foreach (var (status, count) in s.Ingest.BatchesRefused)
             Line($"batches.refused.{status}", count);
+        foreach (var t in s.Tenants)
+        {
+            // A tenant's name is one safe path segment (the key-name rules), so it needs no escaping.
+            string node = "tenants." + t.Name + ".";
+            Line(node + "batches.accepted", t.BatchesAccepted);
+            Line(node + "points.accepted", t.PointsAccepted);
+            Line(node + "points.invalid", t.PointsInvalid);
+            Line(node + "points.too-long", t.PointsTooLong);
+            Line(node + "points-per-second", t.PointsPerSecond10s);
+            Line(node + "bytes.compressed", t.BytesCompressed);
+            Line(node + "bytes.decompressed", t.BytesDecompressed);
+            foreach (var (status, count) in t.Refused)
+                Line(node + "batches.refused." + status, count);
+            Line(node + "inflight", t.Inflight);
+        }
         Line("runtime.memory.working-set-bytes", s.Runtime.WorkingSetBytes);
         Line("runtime.memory.gc-heap-size-bytes", s.Runtime.GcHeapSizeBytes);
         Line("runtime.memory.gc-committed-bytes", s.Runtime.GcCommittedBytes);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Tenants;
 
 namespace Polymur.Gateway.Telemetry;
 
@@ -9,7 +10,7 @@ namespace Polymur.Gateway.Telemetry;
 /// Takes snapshots of the running gateway's counters. A figure the kernel must supply (threads, CPU time, RSS)
 /// reads as -1 when it cannot, for example once file descriptors run out: telemetry never takes the process down.
 /// </summary>
-public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections, Func<SpoolStats?> spool)
+public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections, Func<SpoolStats?> spool, TenantRegistry tenants)
 {
     private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -45,7 +46,7 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
             Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds,
             new IngestStats(
                 ingest.BatchesAccepted,
-                new Dictionary<string, long> { ["400"] = ingest.Refused(400), ["401"] = ingest.Refused(401), ["408"] = ingest.Refused(408), ["413"] = ingest.Refused(413), ["503"] = ingest.Refused(503) },
+                new Dictionary<string, long> { ["400"] = ingest.Refused(400), ["401"] = ingest.Refused(401), ["408"] = ingest.Refused(408), ["413"] = ingest.Refused(413), ["429"] = ingest.Refused(429), ["503"] = ingest.Refused(503) },
                 ingest.LinesReceived,
                 ingest.LinesInvalid,
                 ingest.LinesTooLong,
@@ -68,7 +69,8 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 GC.CollectionCount(2),
                 GC.GetTotalPauseDuration().TotalSeconds,
                 OrMinusOne(static () => Environment.CpuUsage.TotalTime.TotalSeconds),
-                (int)OrMinusOne(static () => Process.GetCurrentProcess().Threads.Count)));
+                (int)OrMinusOne(static () => Process.GetCurrentProcess().Threads.Count)),
+            [.. tenants.All().Select(TenantStats.Of)]);
     }
 
     private static double OrMinusOne(Func<double> read)

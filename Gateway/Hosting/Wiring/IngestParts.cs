@@ -10,7 +10,7 @@ namespace Polymur.Gateway.Hosting.Wiring;
 /// <summary>The path a batch takes from /ingest to the queues: decode, parse, route, admit.</summary>
 internal sealed record IngestParts(IngestHandler Handler, BatchDispatcher Dispatcher, IngestCounters Counters, InflightBatches Inflight)
 {
-    public static IngestParts Build(GatewayOptions options, OutputParts outputs, KeyParts keys, ILoggerFactory loggers)
+    public static IngestParts Build(GatewayOptions options, OutputParts outputs, KeyParts keys, TenantParts tenants, ILoggerFactory loggers)
     {
         var counters = new IngestCounters();
         var inflight = new InflightBatches(options.IncomingQueueCap);
@@ -19,6 +19,7 @@ internal sealed record IngestParts(IngestHandler Handler, BatchDispatcher Dispat
         var dispatcher = new BatchDispatcher(router, outputs.Destinations, new Admission(inflight, options.QueueWait), inflight, outputs.Buffers);
         var handler = new IngestHandler(
             keys.Cache,
+            tenants.Registry,
             new GzipBatchDecoder(outputs.Buffers, options.MaxBatchSize, options.MaxConcurrentDecodes, options.MaxBatchMemory, options.QueueWait),
             outputs.Buffers,
             dispatcher,

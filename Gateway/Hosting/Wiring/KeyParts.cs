@@ -1,4 +1,5 @@
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Consul;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Telemetry;
 
@@ -14,7 +15,7 @@ internal sealed record KeyParts(IKeyCache Cache, ConsulKeySource? Consul)
         if (options.DevMode)
             return new KeyParts(StaticKeyCache.DevMode(), null);
         var consul = settings.Consul ?? throw new ArgumentException("keys come from Consul but no Consul settings were given");
-        var source = new ConsulKeySource(new ConsulKvClient(consul), loggers.CreateLogger<ConsulKeySource>(), ReservedKeyName(options, settings.HostName));
+        var source = new ConsulKeySource(new ConsulClient(consul), loggers.CreateLogger<ConsulKeySource>(), ReservedKeyName(options, settings.HostName));
         return new KeyParts(source, source);
     }
 

@@ -6,7 +6,7 @@ namespace Polymur.Gateway.Hosting.Wiring;
 /// <summary>What the gateway says about itself: /stats and /metrics, readiness, -metrics-flush and the summary log.</summary>
 internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness, SelfMetrics? SelfMetrics, SummaryLog? Summary)
 {
-    public static TelemetryParts Build(GatewayOptions options, GatewayAppSettings settings, OutputParts outputs, KeyParts keys, IngestParts ingest, ConnectionLimit connections, ILoggerFactory loggers)
+    public static TelemetryParts Build(GatewayOptions options, GatewayAppSettings settings, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, ConnectionLimit connections, ILoggerFactory loggers)
     {
         var spools = outputs.Spools;
         var stats = new StatsCollector(
@@ -17,7 +17,8 @@ internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness,
             options.MaxBatchMemory,
             () => keys.Status(options),
             () => new ConnectionStats(connections.Open, connections.Max, connections.Evicted, connections.Refused, connections.TimedOut),
-            () => spools is null ? null : new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans]));
+            () => spools is null ? null : new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans]),
+            tenants.Registry);
         var consul = keys.Consul;
         var readiness = new Readiness(consul is null ? null : () => consul.FirstSync.IsCompleted, options.ReadyGrace);
         var selfMetrics = options.MetricsFlushSeconds > 0

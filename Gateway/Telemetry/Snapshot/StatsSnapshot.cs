@@ -1,3 +1,5 @@
+using Polymur.Gateway.Tenants;
+
 namespace Polymur.Gateway.Telemetry;
 
 /// <summary>Every counter at one moment: what /stats, /metrics and the self-metrics flush all report.</summary>
@@ -12,4 +14,5 @@ public sealed record StatsSnapshot(
     BufferStats Buffers,
     ConnectionStats Connections,
     SpoolStats? Spool,
-    RuntimeStats Runtime);
+    RuntimeStats Runtime,
+    TenantStats[] Tenants);

@@ -1,7 +1,10 @@
 using System.Security.Cryptography;
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Consul;
+using Polymur.Gateway.Keys;
+using Polymur.Gateway.Tenants;
 
-namespace Polymur.Gateway.Keys;
+namespace Polymur.Gateway.Tools;
 
 /// <summary>
 /// <c>polymur-gateway keys …</c> (or the binary run as <c>pgw-key …</c>): list, create, regen and delete API
@@ -22,10 +25,15 @@ internal static class KeyTool
         string command = args[0];
         var rest = args.Skip(1).ToList();
         bool showKeys = rest.Remove("--show-keys");
-        if (command is not ("list" or "create" or "regen" or "delete"))
+        if (command is not ("list" or "create" or "regen" or "delete" or "limit"))
             return UsageError($"not a command: {command}");
-        if (command != "list" && rest.Count != 1)
+        if (command == "limit" && (rest.Count is < 1 or > 3 || !KeyNames.IsValid(rest[0])))
+            return UsageError("limit takes a key name, then RATE [BURST], none or default (or nothing, to show it)");
+        if (command is not ("list" or "limit") && rest.Count != 1)
             return UsageError($"{command} takes one key name");
+        TenantLimit? newLimit = null;
+        if (command == "limit" && rest.Count > 1 && !TryLimitArgs(rest.Skip(1).ToList(), out newLimit, out string limitError))
+            return UsageError(limitError);
         if (command == "list" && (rest.Count > 1 || (rest.Count == 1 && rest[0] is not ("names" or "all"))))
             return UsageError("list takes names or all");
         if (command is "create" && !KeyNames.IsValid(rest[0]))
@@ -33,7 +41,7 @@ internal static class KeyTool
         if (!ConsulSettings.TryResolve(options, getEnv, out var settings, out string error))
             return UsageError(error);
 
-        using var consul = new ConsulKvClient(settings!);
+        using var consul = new ConsulClient(settings!);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
@@ -42,6 +50,7 @@ internal static class KeyTool
                 "list" => await ListAsync(consul, rest.Count == 0 ? "names" : rest[0], showKeys, timeout.Token),
                 "create" => await CreateAsync(consul, rest[0], timeout.Token),
                 "regen" => await RegenAsync(consul, rest[0], timeout.Token),
+                "limit" => await LimitAsync(consul, rest[0], rest.Count > 1, newLimit, timeout.Token),
                 _ => await DeleteAsync(consul, rest[0], timeout.Token),
             };
         }
@@ -63,7 +72,7 @@ internal static class KeyTool
             return 1;
         }
 
-        async Task<int> ListAsync(ConsulKvClient kv, string what, bool show, CancellationToken cancel)
+        async Task<int> ListAsync(ConsulClient kv, string what, bool show, CancellationToken cancel)
         {
             var result = await kv.ListAsync(kv.Settings.Prefix, 0, TimeSpan.Zero, cancel);
             if (!result.Ok)
@@ -80,7 +89,7 @@ internal static class KeyTool
             return 0;
         }
 
-        async Task<int> CreateAsync(ConsulKvClient kv, string name, CancellationToken cancel)
+        async Task<int> CreateAsync(ConsulClient kv, string name, CancellationToken cancel)
         {
             string key = NewKey();
             // cas=0: written only if the name does not exist, so two operators cannot both create it.
@@ -90,7 +99,7 @@ internal static class KeyTool
             return 0;
         }
 
-        async Task<int> RegenAsync(ConsulKvClient kv, string name, CancellationToken cancel)
+        async Task<int> RegenAsync(ConsulClient kv, string name, CancellationToken cancel)
         {
             var current = await kv.GetAsync(kv.Settings.Prefix + name, cancel);
             if (!current.Ok)
@@ -104,7 +113,37 @@ internal static class KeyTool
             return 0;
         }
 
-        async Task<int> DeleteAsync(ConsulKvClient kv, string name, CancellationToken cancel)
+        async Task<int> LimitAsync(ConsulClient kv, string name, bool set, TenantLimit? limit, CancellationToken cancel)
+        {
+            string path = ConsulLimitSource.PrefixFor(kv.Settings.Prefix) + name;
+            if (set && limit is null)
+            {
+                await kv.DeleteAsync(path, cas: null, cancel);
+                stdout.WriteLine($"Removed the limit of {name}: the default (-tenant-rate-limit) applies");
+                return 0;
+            }
+            if (set)
+            {
+                await kv.PutAsync(path, limit!.ToJson(), cas: null, cancel);
+                stdout.WriteLine($"Set the limit of {name} to {limit}");
+                return 0;
+            }
+            var current = await kv.GetAsync(path, cancel);
+            if (!current.Ok)
+                return Failed(current.Error!);
+            if (current.NotFound || current.Entries.Length == 0)
+            {
+                stdout.WriteLine($"{name}: no limit of its own; the default (-tenant-rate-limit) applies");
+                return 0;
+            }
+            var value = current.Entries[0].Value ?? [];
+            if (!TenantLimit.TryParse(value, out var stored, out string error))
+                return Failed($"{path} holds a bad limit ({error}); the gateway uses the default until it is fixed");
+            stdout.WriteLine($"{name}: {stored}");
+            return 0;
+        }
+
+        async Task<int> DeleteAsync(ConsulClient kv, string name, CancellationToken cancel)
         {
             var current = await kv.GetAsync(kv.Settings.Prefix + name, cancel);
             if (!current.Ok)
@@ -117,6 +156,29 @@ internal static class KeyTool
         }
     }
 
+    // RATE [BURST] (points per second, points), "none" (no limit, whatever the default) or "default" (null: remove the entry).
+    private static bool TryLimitArgs(List<string> args, out TenantLimit? limit, out string error)
+    {
+        limit = null;
+        error = "";
+        if (args is ["default"])
+            return true;
+        if (args is ["none"])
+        {
+            limit = TenantLimit.None;
+            return true;
+        }
+        var json = args.Count == 1 ? $"{{\"rate\": {args[0]}}}" : $"{{\"rate\": {args[0]}, \"burst\": {args[1]}}}";
+        if (!args.All(a => double.TryParse(a, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0)
+            || !TenantLimit.TryParse(System.Text.Encoding.UTF8.GetBytes(json), out var parsed, out error))
+        {
+            error = $"not a limit: {string.Join(' ', args)} (RATE [BURST]: points per second and points, more than 0; or none, or default)";
+            return false;
+        }
+        limit = parsed;
+        return true;
+    }
+
     /// <summary>128 bits from the operating system's CSPRNG, as 32 lowercase hex characters.</summary>
     public static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(KeyBytes));
 
@@ -126,6 +188,9 @@ internal static class KeyTool
           create <name>                   register a new key under <name> (refused if the name exists)
           regen <name>                    replace the key of an existing name
           delete <name>                   unregister <name>
+          limit <name> [RATE [BURST]|none|default]
+                                          show or set a tenant's quota in points/s (burst: points at once, default
+                                          one second's worth); none: no limit; default: -tenant-rate-limit applies
         Consul: CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN(_FILE), CONSUL_CACERT, CONSUL_CLIENT_CERT/KEY,
         CONSUL_HTTP_SSL_VERIFY, and POLYMUR_GW_CONSUL_ADDR / POLYMUR_GW_CONSUL_PREFIX.
 

@@ -1,8 +1,9 @@
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Keys;
+using Polymur.Gateway.Tools;
 using Polymur.Gateway.Tests.Support;
 
-namespace Polymur.Gateway.Tests.Keys;
+namespace Polymur.Gateway.Tests.Tools;
 
 /// <summary>`polymur-gateway keys …` against a real Consul agent, run in-process and as pgw-key.</summary>
 public class KeyToolTests
@@ -45,6 +46,52 @@ public class KeyToolTests
         await Assert.That(delete.Out).IsEqualTo("Successfully deleted team-a\n");
         await Assert.That(gone.Code).IsEqualTo(1);
         await Assert.That(gone.Err).IsEqualTo("pgw-key: Key team-a doesn't exist\n");
+    }
+
+    [Test]
+    public async Task Limit_sets_shows_lifts_and_removes_a_tenants_quota_in_the_folder_the_gateway_watches()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        async Task<string?> StoredAsync()
+        {
+            var response = await consul.Http.GetAsync("v1/kv/polymur/gateway/limits/team-a?raw");
+            return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
+        }
+
+        var none = await RunAsync(consul, "limit", "team-a");
+        await Assert.That(none.Out).IsEqualTo("team-a: no limit of its own; the default (-tenant-rate-limit) applies\n");
+
+        var set = await RunAsync(consul, "limit", "team-a", "5000");
+        await Assert.That(set.Out).IsEqualTo("Set the limit of team-a to 5000 points/s, burst 5000\n");
+        await Assert.That(await StoredAsync()).IsEqualTo("{\"rate\": 5000, \"burst\": 5000}");
+        await Assert.That((await RunAsync(consul, "limit", "team-a")).Out).IsEqualTo("team-a: 5000 points/s, burst 5000\n");
+
+        await RunAsync(consul, "limit", "team-a", "250.5", "1000");
+        var stored = await StoredAsync();
+        await Assert.That(Polymur.Gateway.Tenants.TenantLimit.TryParse(System.Text.Encoding.UTF8.GetBytes(stored!), out var parsed, out _)).IsTrue();
+        await Assert.That(parsed).IsEqualTo(new Polymur.Gateway.Tenants.TenantLimit(250.5, 1000));
+
+        var lifted = await RunAsync(consul, "limit", "team-a", "none");
+        await Assert.That(lifted.Out).IsEqualTo("Set the limit of team-a to none\n");
+        await Assert.That(await StoredAsync()).IsEqualTo("{\"rate\": 0}");
+
+        var removed = await RunAsync(consul, "limit", "team-a", "default");
+        await Assert.That(removed.Out).IsEqualTo("Removed the limit of team-a: the default (-tenant-rate-limit) applies\n");
+        await Assert.That(await StoredAsync()).IsNull();
+
+        foreach (var bad in new[] { new[] { "limit", "team-a", "fast" }, ["limit", "team-a", "-5"], ["limit", "team-a", "0"], ["limit", "team a", "5"], ["limit"] })
+        {
+            var result = await RunAsync(consul, bad);
+            await Assert.That(result.Code).IsEqualTo(Polymur.Gateway.Configuration.CommandLine.UsageExitCode);
+            await Assert.That(result.Err).StartsWith("pgw-key: ");
+        }
+        await Assert.That(await StoredAsync()).IsNull();
+
+        // A bad value someone wrote by hand is reported, not shown as a limit.
+        await consul.PutAsync("polymur/gateway/limits/team-a", "lots");
+        var broken = await RunAsync(consul, "limit", "team-a");
+        await Assert.That(broken.Code).IsEqualTo(1);
+        await Assert.That(broken.Err).Contains("holds a bad limit");
     }
 
     [Test]

@@ -1,6 +1,6 @@
 using Polymur.Gateway.Configuration;
 
-namespace Polymur.Gateway.Keys;
+namespace Polymur.Gateway.Consul;
 
 /// <summary>
 /// Where and how to reach Consul, from -consul-* flags and Consul's own conventional environment

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Polymur.Gateway.Keys;
+namespace Polymur.Gateway.Consul;
 
 /// <summary>
 /// One entry of Consul's KV API. Value arrives base64-encoded (or null); as a byte[] it is decoded by the
@@ -22,8 +22,3 @@ public sealed class KvEntry
 
     public string? Session { get; set; }
 }
-
-/// <summary>Source-generated JSON for Consul's API: no reflection, AOT-safe.</summary>
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true)]
-[JsonSerializable(typeof(KvEntry[]))]
-internal sealed partial class ConsulJsonContext : JsonSerializerContext;

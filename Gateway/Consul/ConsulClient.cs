@@ -5,11 +5,12 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
-namespace Polymur.Gateway.Keys;
+namespace Polymur.Gateway.Consul;
 
-/// <summary>The outcome of a KV read: entries (an empty list is Consul's 404), or why it failed.</summary>
-public sealed record KvResult(HttpStatusCode Status, KvEntry[] Entries, ulong Index, string? Error)
+/// <summary>The outcome of a read: entries (an empty list is Consul's 404), the X-Consul-Index, or why it failed.</summary>
+public sealed record ConsulResult<T>(HttpStatusCode Status, T[] Entries, ulong Index, string? Error)
 {
     public bool Ok => Error is null;
 
@@ -20,14 +21,15 @@ public sealed record KvResult(HttpStatusCode Status, KvEntry[] Entries, ulong In
 public sealed class ConsulException(string message) : Exception(message);
 
 /// <summary>
-/// Consul's KV HTTP API over a plain HttpClient: list (with blocking queries), get, put (with check-and-set)
-/// and delete. The token goes in X-Consul-Token. No Consul library, no reflection.
+/// Consul's HTTP API over a plain HttpClient: KV list (with blocking queries), get, put (with check-and-set)
+/// and delete; the local agent's service registration; and the passing instances of a service (blocking too).
+/// The token goes in X-Consul-Token. No Consul library, no reflection.
 /// </summary>
-public sealed class ConsulKvClient : IDisposable
+public sealed class ConsulClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public ConsulKvClient(ConsulSettings settings)
+    public ConsulClient(ConsulSettings settings)
     {
         Settings = settings;
         _http = new HttpClient(CreateHandler(settings)) { BaseAddress = settings.Address, Timeout = Timeout.InfiniteTimeSpan };
@@ -42,19 +44,36 @@ public sealed class ConsulKvClient : IDisposable
     /// Lists every entry under <paramref name="prefix"/>. With an index, this is a blocking query: Consul answers
     /// when something changes or after <paramref name="wait"/> (plus up to wait/16 of jitter).
     /// </summary>
-    public async Task<KvResult> ListAsync(string prefix, ulong index, TimeSpan wait, CancellationToken cancel)
-    {
-        string url = $"v1/kv/{EscapePath(prefix)}?recurse";
-        if (index > 0)
-            url += $"&index={index}&wait={(long)wait.TotalSeconds}s";
-        // Consul may hold the request for wait + wait/16; allow that and a margin before giving up.
-        var timeout = index > 0 ? wait + wait / 16 + TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(10);
-        return await ReadAsync(url, timeout, cancel);
-    }
+    public Task<ConsulResult<KvEntry>> ListAsync(string prefix, ulong index, TimeSpan wait, CancellationToken cancel) =>
+        BlockingReadAsync($"v1/kv/{EscapePath(prefix)}?recurse", index, wait, ConsulJsonContext.Default.KvEntryArray, cancel);
 
     /// <summary>Reads one key; NotFound when it does not exist, 403 when the token may not read it.</summary>
-    public Task<KvResult> GetAsync(string key, CancellationToken cancel) =>
-        ReadAsync($"v1/kv/{EscapePath(key)}", TimeSpan.FromSeconds(10), cancel);
+    public Task<ConsulResult<KvEntry>> GetAsync(string key, CancellationToken cancel) =>
+        ReadAsync($"v1/kv/{EscapePath(key)}", TimeSpan.FromSeconds(10), ConsulJsonContext.Default.KvEntryArray, cancel);
+
+    /// <summary>The instances of <paramref name="service"/> whose checks all pass; blocking, like <see cref="ListAsync"/>.</summary>
+    public Task<ConsulResult<ServiceHealth>> PassingAsync(string service, ulong index, TimeSpan wait, CancellationToken cancel) =>
+        BlockingReadAsync($"v1/health/service/{Uri.EscapeDataString(service)}?passing=1", index, wait, ConsulJsonContext.Default.ServiceHealthArray, cancel);
+
+    /// <summary>Registers a service (and its check) with the local agent, replacing one with the same ID.</summary>
+    public async Task RegisterAsync(ServiceRegistration registration, CancellationToken cancel)
+    {
+        string body = JsonSerializer.Serialize(registration, ConsulJsonContext.Default.ServiceRegistration);
+        await WriteAsync(HttpMethod.Put, "v1/agent/service/register", new StringContent(body, Encoding.UTF8, "application/json"), cancel);
+    }
+
+    public async Task DeregisterAsync(string serviceId, CancellationToken cancel) =>
+        await WriteAsync(HttpMethod.Put, $"v1/agent/service/deregister/{Uri.EscapeDataString(serviceId)}", null, cancel);
+
+    // With an index this blocks: Consul answers when something changes or after wait (plus up to wait/16 of
+    // jitter); allow that and a margin before giving up.
+    private Task<ConsulResult<T>> BlockingReadAsync<T>(string url, ulong index, TimeSpan wait, JsonTypeInfo<T[]> type, CancellationToken cancel)
+    {
+        if (index > 0)
+            url += $"&index={index}&wait={(long)wait.TotalSeconds}s";
+        var timeout = index > 0 ? wait + wait / 16 + TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(10);
+        return ReadAsync(url, timeout, type, cancel);
+    }
 
     /// <summary>Writes a value. With <paramref name="cas"/>, only if the key's ModifyIndex is still that (0: only if absent).</summary>
     public Task<bool> PutAsync(string key, string value, ulong? cas, CancellationToken cancel) =>
@@ -63,7 +82,7 @@ public sealed class ConsulKvClient : IDisposable
     public Task<bool> DeleteAsync(string key, ulong? cas, CancellationToken cancel) =>
         WriteAsync(HttpMethod.Delete, $"v1/kv/{EscapePath(key)}{(cas is { } c ? $"?cas={c}" : "")}", null, cancel);
 
-    private async Task<KvResult> ReadAsync(string url, TimeSpan timeout, CancellationToken cancel)
+    private async Task<ConsulResult<T>> ReadAsync<T>(string url, TimeSpan timeout, JsonTypeInfo<T[]> type, CancellationToken cancel)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         limit.CancelAfter(timeout);
@@ -73,24 +92,24 @@ public sealed class ConsulKvClient : IDisposable
             ulong index = response.Headers.TryGetValues("X-Consul-Index", out var values)
                 && ulong.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong i) ? i : 0;
             if (response.StatusCode == HttpStatusCode.NotFound)
-                return new KvResult(response.StatusCode, [], index, null);
+                return new ConsulResult<T>(response.StatusCode, [], index, null);
             if (!response.IsSuccessStatusCode)
-                return new KvResult(response.StatusCode, [], index, await DescribeAsync(response, limit.Token));
+                return new ConsulResult<T>(response.StatusCode, [], index, await DescribeAsync(response, limit.Token));
             await using var body = await response.Content.ReadAsStreamAsync(limit.Token);
-            var entries = await JsonSerializer.DeserializeAsync(body, ConsulJsonContext.Default.KvEntryArray, limit.Token) ?? [];
-            return new KvResult(response.StatusCode, entries, index, null);
+            var entries = await JsonSerializer.DeserializeAsync(body, type, limit.Token) ?? [];
+            return new ConsulResult<T>(response.StatusCode, entries, index, null);
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
-            return new KvResult(0, [], 0, $"no answer from {Settings.Address} within {timeout.TotalSeconds:0}s");
+            return new ConsulResult<T>(0, [], 0, $"no answer from {Settings.Address} within {timeout.TotalSeconds:0}s");
         }
         catch (HttpRequestException e)
         {
-            return new KvResult(0, [], 0, $"cannot reach {Settings.Address}: {e.Message}");
+            return new ConsulResult<T>(0, [], 0, $"cannot reach {Settings.Address}: {e.Message}");
         }
         catch (JsonException e)
         {
-            return new KvResult(0, [], 0, $"unexpected answer from {Settings.Address}: {e.Message}");
+            return new ConsulResult<T>(0, [], 0, $"unexpected answer from {Settings.Address}: {e.Message}");
         }
     }
 

@@ -1,0 +1,66 @@
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Tenants;
+
+/// <summary>Tenant limits in Consul KV, against a real agent: applied within a second, bad values refused loudly once.</summary>
+public class ConsulLimitTests
+{
+    private const string Limits = "polymur/gateway/limits/";
+
+    [Test]
+    public async Task A_limit_written_to_consul_applies_within_a_second_and_its_removal_restores_the_default()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        await consul.PutKeyAsync("acme", "key-acme");
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { TenantRateLimit = 1000 }, consul: consul.Settings());
+        var acme = gw.App.Tenants.Get("acme");
+        await Assert.That(acme.LimitSource).IsEqualTo("default");
+        await Assert.That(acme.Enforced.Rate).IsEqualTo(1000);
+
+        await consul.PutAsync(Limits + "acme", "{\"rate\": 50, \"burst\": 60}");
+        var applied = await Poll.TimeAsync(() => Task.FromResult(acme.Enforced.Rate == 50), TimeSpan.FromSeconds(1));
+        Console.WriteLine($"limit change applied in {applied?.TotalMilliseconds:0} ms");
+        await Assert.That(applied).IsNotNull();
+        await Assert.That(acme.Enforced.Burst).IsEqualTo(60);
+        await Assert.That(acme.LimitSource).IsEqualTo("consul");
+        using var client = gw.Client();
+        await Assert.That((await client.IngestAsync("key-acme", ProxyClient.Lines("a", 60))).Status).IsEqualTo(200);
+        await Assert.That((await client.IngestAsync("key-acme", ProxyClient.Lines("a", 60))).Status).IsEqualTo(429);
+
+        // "rate": 0 is no limit at all, whatever the default.
+        await consul.PutAsync(Limits + "acme", "{\"rate\": 0}");
+        await Assert.That(await Poll.UntilAsync(() => acme.Enforced.Unlimited, TimeSpan.FromSeconds(1))).IsTrue();
+        await Assert.That((await client.IngestAsync("key-acme", ProxyClient.Lines("a", 5000))).Status).IsEqualTo(200);
+
+        (await consul.Http.DeleteAsync($"v1/kv/{Limits}acme")).EnsureSuccessStatusCode();
+        await Assert.That(await Poll.UntilAsync(() => acme.LimitSource == "default" && acme.Enforced.Rate == 1000, TimeSpan.FromSeconds(1))).IsTrue();
+    }
+
+    [Test]
+    public async Task A_bad_value_is_logged_once_and_the_tenant_falls_back_to_the_default()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        await consul.PutKeyAsync("acme", "key-acme");
+        await consul.PutKeyAsync("beta", "key-beta");
+        await consul.PutAsync(Limits + "beta", "{\"rate\": 10}");
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { TenantRateLimit = 1000 }, consul: consul.Settings());
+        var acme = gw.App.Tenants.Get("acme");
+        foreach (string bad in new[] { "rate=5", "{\"rate\": -1}", "{\"rate\": 5, \"brust\": 9}", "{\"rate\": \"5\"}", "{\"burst\": 5}" })
+        {
+            await consul.PutAsync(Limits + "acme", bad);
+            await Assert.That(await Poll.UntilAsync(() => gw.Logs.Lines.Count(l => l.Contains("Tenant limit problem") && l.Contains(Limits + "acme")) >= 1, TimeSpan.FromSeconds(2))).IsTrue();
+            await Assert.That(acme.LimitSource).IsEqualTo("default");
+            await Assert.That(acme.Enforced.Rate).IsEqualTo(1000);
+            // Other changes in the folder do not log the same problem again.
+            await consul.PutAsync(Limits + "beta", "{\"rate\": 11}");
+            await Assert.That(await Poll.UntilAsync(() => gw.App.Tenants.Get("beta").Enforced.Rate == 11, TimeSpan.FromSeconds(2))).IsTrue();
+            await consul.PutAsync(Limits + "beta", "{\"rate\": 10}");
+            await Assert.That(await Poll.UntilAsync(() => gw.App.Tenants.Get("beta").Enforced.Rate == 10, TimeSpan.FromSeconds(2))).IsTrue();
+            await Assert.That(gw.Logs.Lines.Count(l => l.Contains("Tenant limit problem") && l.Contains(Limits + "acme"))).IsEqualTo(1);
+            gw.Logs.Clear(); // each bad value is a new problem, logged once in turn
+        }
+        await Assert.That((await gw.Client().IngestAsync("key-acme", ProxyClient.Lines("a", 10))).Status).IsEqualTo(200);
+    }
+}
