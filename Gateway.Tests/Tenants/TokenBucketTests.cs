@@ -38,4 +38,17 @@ public class TokenBucketTests
         bucket.Set(rate: 10, burst: 30);
         await Assert.That(bucket.TryTake(30, out _)).IsTrue();
     }
+
+    [Test]
+    public async Task A_spent_bucket_is_known_before_the_points_are_and_an_empty_batch_always_passes()
+    {
+        var bucket = new TokenBucket();
+        await Assert.That(bucket.IsSpent(out _)).IsFalse();
+        bucket.Set(rate: 10, burst: 10);
+        await Assert.That(bucket.IsSpent(out _)).IsFalse();
+        await Assert.That(bucket.TryTake(50, out _)).IsTrue(); // larger than the burst: 40 points of debt
+        await Assert.That(bucket.IsSpent(out var wait)).IsTrue();
+        await Assert.That(wait.TotalSeconds).IsBetween(3.5, 4.2);
+        await Assert.That(bucket.TryTake(0, out _)).IsTrue();
+    }
 }

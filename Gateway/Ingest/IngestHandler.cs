@@ -56,6 +56,12 @@ internal sealed partial class IngestHandler(
             await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
             return;
         }
+        // A tenant whose bucket is empty is refused before its body is read: flooding past a quota costs no inflating.
+        if (tenant.Bucket.IsSpent(out var spentFor))
+        {
+            await RefuseOverQuotaAsync(context, tenant, spentFor);
+            return;
+        }
         // The tenant's share is taken before the body is read: a tenant past it waits here, costing nothing
         // but its connection, and leaves the decoders and the in-flight slots to the others.
         bool shared;

@@ -12,7 +12,13 @@ public static class PrometheusText
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    public static string Write(StatsSnapshot s)
+    public static string Write(StatsSnapshot s) => string.Concat(Chunks(s));
+
+    /// <summary>
+    /// The exposition in pieces of about <see cref="Writer.ChunkChars"/>, so that a large one (thousands of
+    /// tenants) is sent as it is written, never held whole.
+    /// </summary>
+    public static IEnumerable<string> Chunks(StatsSnapshot s)
     {
         var w = new Writer();
         w.Family("polymur_gateway_points_received_total", "counter", "Lines received in accepted batches (valid, invalid and too long).")
@@ -49,7 +55,8 @@ public static class PrometheusText
         w.Family("polymur_gateway_api_keys", "gauge", "Valid API keys in the cache.").Sample(s.Keys.Count);
         w.Family("polymur_gateway_key_source_reachable", "gauge", "1 when the last key sync succeeded.").Sample(s.Keys.Reachable ? 1 : 0);
 
-        WriteTenants(w, s.Tenants);
+        foreach (var chunk in WriteTenants(w, s.Tenants))
+            yield return chunk;
 
         w.Family("polymur_gateway_batch_memory_bytes", "gauge", "Batch buffers in use: inflating, queued or being written.").Sample(s.Buffers.InUseBytes);
         w.Family("polymur_gateway_batch_memory_limit_bytes", "gauge", "-max-batch-memory.").Sample(s.Buffers.InUseLimitBytes);
@@ -84,37 +91,49 @@ public static class PrometheusText
             .Sample(s.Runtime.Gen1Collections, ("generation", "1"))
             .Sample(s.Runtime.Gen2Collections, ("generation", "2"));
         w.Family("dotnet_gc_pause_seconds_total", "counter", "Time the garbage collector paused the process.").Sample(s.Runtime.GcPauseSeconds);
-        return w.ToString();
+        yield return w.Take();
     }
 
     // One series per tenant and figure: the count of series follows the key set (see -tenant-grace).
-    private static void WriteTenants(Writer w, TenantStats[] tenants)
+    private static IEnumerable<string> WriteTenants(Writer w, TenantStats[] tenants)
     {
         w.Family("polymur_gateway_tenants", "gauge", "Tenants: valid key names, and names removed less than -tenant-grace ago.").Sample(tenants.Length);
-        w.PerTenant(tenants, "polymur_gateway_tenant_batches_accepted_total", "counter", "A tenant's batches answered 200.", t => t.BatchesAccepted);
-        var points = w.Family("polymur_gateway_tenant_points_total", "counter", "A tenant's lines in accepted batches, by result.");
-        foreach (var t in tenants)
+        var families = new (string Name, string Type, string Help, Action<Writer, TenantStats> Samples)[]
         {
-            points.Sample(t.PointsAccepted, ("tenant", t.Name), ("result", "accepted"))
-                .Sample(t.PointsInvalid, ("tenant", t.Name), ("result", "invalid"))
-                .Sample(t.PointsTooLong, ("tenant", t.Name), ("result", "too_long"));
-        }
-        var bytes = w.Family("polymur_gateway_tenant_bytes_total", "counter", "Bytes of a tenant's batches read, as sent (gzip) and inflated.");
-        foreach (var t in tenants)
+            ("polymur_gateway_tenant_batches_accepted_total", "counter", "A tenant's batches answered 200.",
+                (w, t) => w.Sample(t.BatchesAccepted, ("tenant", t.Name))),
+            ("polymur_gateway_tenant_points_total", "counter", "A tenant's lines in accepted batches, by result.",
+                (w, t) => w.Sample(t.PointsAccepted, ("tenant", t.Name), ("result", "accepted"))
+                    .Sample(t.PointsInvalid, ("tenant", t.Name), ("result", "invalid"))
+                    .Sample(t.PointsTooLong, ("tenant", t.Name), ("result", "too_long"))),
+            ("polymur_gateway_tenant_bytes_total", "counter", "Bytes of a tenant's batches read, as sent (gzip) and inflated.",
+                (w, t) => w.Sample(t.BytesCompressed, ("tenant", t.Name), ("form", "compressed"))
+                    .Sample(t.BytesDecompressed, ("tenant", t.Name), ("form", "decompressed"))),
+            ("polymur_gateway_tenant_batches_refused_total", "counter", "A tenant's requests refused, by HTTP status.",
+                (w, t) =>
+                {
+                    foreach (var (status, count) in t.Refused.All())
+                        w.Sample(count, ("tenant", t.Name), ("status", status));
+                }),
+            ("polymur_gateway_tenant_last_batch_timestamp_seconds", "gauge", "When a tenant's last batch was accepted (0: never).",
+                (w, t) => w.Sample(t.LastBatch is { } at ? at.ToUnixTimeMilliseconds() / 1000.0 : 0, ("tenant", t.Name))),
+            ("polymur_gateway_tenant_inflight_batches", "gauge", "A tenant's batches being read, queued or written.",
+                (w, t) => w.Sample(t.Inflight, ("tenant", t.Name))),
+            ("polymur_gateway_tenant_inflight_batches_limit", "gauge", "-tenant-max-inflight.",
+                (w, t) => w.Sample(t.InflightLimit, ("tenant", t.Name))),
+            ("polymur_gateway_tenant_rate_limit_points_per_second", "gauge", "The points per second this gateway lets a tenant send (0: no limit).",
+                (w, t) => w.Sample(t.Limit.EnforcedRate, ("tenant", t.Name))),
+        };
+        foreach (var (name, type, help, samples) in families)
         {
-            bytes.Sample(t.BytesCompressed, ("tenant", t.Name), ("form", "compressed"))
-                .Sample(t.BytesDecompressed, ("tenant", t.Name), ("form", "decompressed"));
+            w.Family(name, type, help);
+            foreach (var t in tenants)
+            {
+                samples(w, t);
+                if (w.Full)
+                    yield return w.Take();
+            }
         }
-        var refused = w.Family("polymur_gateway_tenant_batches_refused_total", "counter", "A tenant's requests refused, by HTTP status.");
-        foreach (var t in tenants)
-        {
-            foreach (var (status, count) in t.Refused)
-                refused.Sample(count, ("tenant", t.Name), ("status", status));
-        }
-        w.PerTenant(tenants, "polymur_gateway_tenant_last_batch_timestamp_seconds", "gauge", "When a tenant's last batch was accepted (0: never).", t => t.LastBatch is { } at ? at.ToUnixTimeMilliseconds() / 1000.0 : 0);
-        w.PerTenant(tenants, "polymur_gateway_tenant_inflight_batches", "gauge", "A tenant's batches being read, queued or written.", t => t.Inflight);
-        w.PerTenant(tenants, "polymur_gateway_tenant_inflight_batches_limit", "gauge", "-tenant-max-inflight.", t => t.InflightLimit);
-        w.PerTenant(tenants, "polymur_gateway_tenant_rate_limit_points_per_second", "gauge", "The points per second this gateway lets a tenant send (0: no limit).", t => t.Limit.EnforcedRate);
     }
 
     private sealed class Writer
@@ -138,15 +157,7 @@ public static class PrometheusText
                 Sample(value(d), ("destination", d.Name));
         }
 
-        /// <summary>A family with one sample per tenant, labelled by its name.</summary>
-        public void PerTenant(TenantStats[] tenants, string name, string type, string help, Func<TenantStats, double> value)
-        {
-            Family(name, type, help);
-            foreach (var t in tenants)
-                Sample(value(t), ("tenant", t.Name));
-        }
-
-        public Writer Sample(double value, params (string Name, string Value)[] labels)
+        public Writer Sample(double value, params ReadOnlySpan<(string Name, string Value)> labels)
         {
             _sb.Append(_name);
             if (labels.Length > 0)
@@ -160,12 +171,23 @@ public static class PrometheusText
                 }
                 _sb.Append('}');
             }
-            _sb.Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+            _sb.Append(CultureInfo.InvariantCulture, $" {value:R}\n");
             return this;
         }
 
         private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 
-        public override string ToString() => _sb.ToString();
+        /// <summary>How much is written before a chunk is handed out.</summary>
+        public const int ChunkChars = 32 * 1024;
+
+        public bool Full => _sb.Length >= ChunkChars;
+
+        /// <summary>What was written since the last take.</summary>
+        public string Take()
+        {
+            string chunk = _sb.ToString();
+            _sb.Clear();
+            return chunk;
+        }
     }
 }

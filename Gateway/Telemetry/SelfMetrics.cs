@@ -136,7 +136,7 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
             Line(node + "points-per-second", t.PointsPerSecond10s);
             Line(node + "bytes.compressed", t.BytesCompressed);
             Line(node + "bytes.decompressed", t.BytesDecompressed);
-            foreach (var (status, count) in t.Refused)
+            foreach (var (status, count) in t.Refused.All())
                 Line(node + "batches.refused." + status, count);
             Line(node + "inflight", t.Inflight);
         }

@@ -21,10 +21,11 @@ internal sealed class StatsEndpoints(StatsCollector stats, Readiness readiness)
         await JsonSerializer.SerializeAsync(context.Response.Body, stats.Take(), StatsJsonContext.Default.StatsSnapshot, context.RequestAborted);
     }
 
-    private Task MetricsAsync(HttpContext context)
+    private async Task MetricsAsync(HttpContext context)
     {
         context.Response.ContentType = PrometheusText.ContentType;
-        return context.Response.WriteAsync(PrometheusText.Write(stats.Take()), context.RequestAborted);
+        foreach (var chunk in PrometheusText.Chunks(stats.Take()))
+            await context.Response.WriteAsync(chunk, context.RequestAborted);
     }
 
     // Liveness: the process answers. Key-source trouble is reported, not failed on: restarting would not fix Consul.

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Polymur.Gateway.Tenants;
 
@@ -12,7 +12,7 @@ public sealed record TenantStats(
     long PointsTooLong,
     long BytesCompressed,
     long BytesDecompressed,
-    Dictionary<string, long> Refused,
+    TenantRefusals Refused,
     DateTimeOffset? LastBatch,
     double PointsPerSecond10s,
     double PointsPerSecond60s,
@@ -23,9 +23,6 @@ public sealed record TenantStats(
     public static TenantStats Of(Tenant t)
     {
         var c = t.Counters;
-        var refused = new Dictionary<string, long>(TenantCounters.RefusalStatuses.Length);
-        foreach (int status in TenantCounters.RefusalStatuses)
-            refused[status.ToString(CultureInfo.InvariantCulture)] = c.Refused(status);
         var enforced = t.Enforced;
         return new TenantStats(
             t.Name,
@@ -36,13 +33,32 @@ public sealed record TenantStats(
             c.PointsTooLong,
             c.BytesCompressed,
             c.BytesDecompressed,
-            refused,
+            new TenantRefusals(c.Refused(400), c.Refused(408), c.Refused(413), c.Refused(429), c.Refused(503)),
             c.LastBatchUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(c.LastBatchUnixMs),
             Math.Round(t.Rate.PerSecond(10), 3),
             Math.Round(t.Rate.PerSecond(60), 3),
             t.Share.Count,
             t.Share.Capacity,
             new TenantLimitView(t.LimitSource, t.Limit.Rate, t.Limit.Burst, enforced.Rate, enforced.Burst));
+    }
+}
+
+/// <summary>A tenant's refused requests by status (a 401 has no tenant). A record, not a dictionary: 10,000 tenants are one snapshot.</summary>
+public sealed record TenantRefusals(
+    [property: JsonPropertyName("400")] long Status400,
+    [property: JsonPropertyName("408")] long Status408,
+    [property: JsonPropertyName("413")] long Status413,
+    [property: JsonPropertyName("429")] long Status429,
+    [property: JsonPropertyName("503")] long Status503)
+{
+    /// <summary>(status, count) in status order, for the text formats.</summary>
+    public IEnumerable<(string Status, long Count)> All()
+    {
+        yield return ("400", Status400);
+        yield return ("408", Status408);
+        yield return ("413", Status413);
+        yield return ("429", Status429);
+        yield return ("503", Status503);
     }
 }
 

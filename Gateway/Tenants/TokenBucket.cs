@@ -30,11 +30,32 @@ internal sealed class TokenBucket
         }
     }
 
+    /// <summary>
+    /// Whether the bucket holds less than one point: any batch with a point would be refused, so a request can be
+    /// refused before its body is read and inflated, which is where a tenant far over its quota would cost CPU.
+    /// </summary>
+    public bool IsSpent(out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (Volatile.Read(ref _rate) <= 0)
+            return false;
+        lock (_gate)
+        {
+            if (_rate <= 0)
+                return false;
+            Refill(Environment.TickCount64);
+            if (_tokens >= 1)
+                return false;
+            retryAfter = TimeSpan.FromSeconds((1 - _tokens) / _rate);
+            return true;
+        }
+    }
+
     /// <summary>Takes <paramref name="points"/>, or says how long until the bucket would hold them.</summary>
     public bool TryTake(int points, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        if (Volatile.Read(ref _rate) <= 0)
+        if (points == 0 || Volatile.Read(ref _rate) <= 0)
             return true;
         lock (_gate)
         {

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using static BenchParts;
 
 /// <summary>
 /// make soak: the published gateway (pinned to CPU 0) under steady load at a fixed rate for N minutes, with one
@@ -40,7 +41,7 @@ internal static class Soak
         var stats = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{statPort}/") };
         await WaitAsync(async () => (await stats.GetAsync("readyz")).IsSuccessStatusCode);
 
-        byte[] batch = Batch(5000);
+        byte[] batch = Batch("soak", 5000);
         var clock = Stopwatch.StartNew();
         long accepted = 0, sent = 0;
         var refused = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(); // by status, or the exception
@@ -249,99 +250,4 @@ internal static class Soak
             Directory.GetDirectories($"/proc/{pid}/task").Select(Path.GetFileName).ToHashSet()!, int.Parse(status["Threads"]), Directory.GetFiles($"/proc/{pid}/fd").Length);
     }
 
-    private static string NewKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-
-    private static byte[] Batch(int lines)
-    {
-        var text = new StringBuilder();
-        for (int i = 0; i < lines; i++)
-            text.Append($"soak.web{i % 97:00}.app.http.requests.p{i:0000}.rate {i % 1000}.5 1700000000\n");
-        var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, new ZLibCompressionOptions { CompressionLevel = 6 }, leaveOpen: true))
-            gzip.Write(Encoding.ASCII.GetBytes(text.ToString()));
-        return output.ToArray();
-    }
-
-    private static Process StartConsul(string binary, int httpPort) =>
-        Process.Start(new ProcessStartInfo(binary, ["agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
-            $"-http-port={httpPort}", $"-serf-lan-port={FreePort()}", $"-serf-wan-port={FreePort()}", $"-server-port={FreePort()}", "-dns-port=-1", "-grpc-port=-1"])
-        { RedirectStandardOutput = true })!;
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan? limit = null)
-    {
-        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
-        {
-            try { if (await condition()) return; } catch (Exception) { }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("condition not met");
-    }
-
-    /// <summary>A TCP sink that counts lines and can be stopped and started on the same port.</summary>
-    private sealed class CountingSink(int port)
-    {
-        private TcpListener? _listener;
-        private readonly List<Socket> _sockets = [];
-        private long _lines;
-
-        public int Port => port;
-
-        public long Lines => Interlocked.Read(ref _lines);
-
-        public bool Running => _listener is not null;
-
-        public void Start()
-        {
-            var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Start();
-            _listener = listener;
-            new Thread(() =>
-            {
-                try
-                {
-                    while (true)
-                    {
-                        var socket = listener.AcceptSocket();
-                        lock (_sockets) _sockets.Add(socket);
-                        new Thread(() =>
-                        {
-                            var buffer = new byte[1 << 20];
-                            try
-                            {
-                                int n;
-                                while ((n = socket.Receive(buffer)) > 0)
-                                    Interlocked.Add(ref _lines, buffer.AsSpan(0, n).Count((byte)'\n'));
-                            }
-                            catch (Exception) { }
-                            socket.Dispose();
-                        }) { IsBackground = true }.Start();
-                    }
-                }
-                catch (Exception) { }
-            }) { IsBackground = true }.Start();
-        }
-
-        public void Stop()
-        {
-            _listener?.Stop();
-            _listener = null;
-            lock (_sockets)
-            {
-                foreach (var s in _sockets)
-                    s.Dispose();
-                _sockets.Clear();
-            }
-        }
-    }
 }
