@@ -94,8 +94,9 @@ test-hostile: publish
 	$(DOTNET) test --project Gateway.Tests/Gateway.Tests.csproj -c Debug --no-build --treenode-filter "/*/*/*/*[Category=hostile]"
 
 # Throughput and CPU cost per metric of the published binary (wrk drives it; installed when missing). See BENCHMARKS.md.
-bench: publish bench-deps
+bench: publish bench-deps consul
 	bench/run.sh $(BENCH_SECONDS)
+	bench/tenants.sh
 
 bench-deps:
 	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v curl >/dev/null && command -v openssl >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libdeflate.so.0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client curl openssl libdeflate0; }

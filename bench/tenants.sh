@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make bench, tenants: 10,000 keys and limits in a real Consul agent (sync and change times, /metrics size and
+# render time, memory per tenant), then a polite tenant's latency beside one flooding from 8 connections, with
+# the default share and with -tenant-max-inflight 1. The gateway is pinned to CPU 0, the tools to CPU 1.
+# Usage: bench/tenants.sh [tenants] [fairness seconds]; BENCH_BINARY and BENCH_ROUNDS (default 3) as in run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tenants=${1:-10000}
+secs=${2:-10}
+bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
+consul=.cache/consul/usr/bin/consul
+tools=bench/BenchTools/bin/Release/net10.0/BenchTools
+[ -x "$bin" ] || { echo "$bin is missing: make publish" >&2; exit 1; }
+[ -x "$consul" ] || { echo "$consul is missing: make consul" >&2; exit 1; }
+dotnet build bench/BenchTools -c Release -v quiet --nologo >/dev/null
+echo
+echo "== tenants at scale"
+taskset -c 1 "$tools" tenants-scale "$bin" "$consul" "$tenants"
+for round in $(seq 1 "${BENCH_ROUNDS:-3}"); do
+  echo
+  echo "== fairness, round $round"
+  taskset -c 1 "$tools" fairness "$bin" "$consul" "$secs"
+  taskset -c 1 "$tools" fairness "$bin" "$consul" "$secs" -tenant-max-inflight 1
+done
