@@ -85,4 +85,23 @@ public class ClusterScopeTests
         await Assert.That(first.App.Tenants.Instances).IsEqualTo(2);
         await Assert.That((await first.Client().IngestAsync("key-acme", ProxyClient.Lines("a", 100))).Status).IsEqualTo(200);
     }
+
+    [Test]
+    public async Task A_gateway_process_leaves_the_catalog_at_sigterm()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        await consul.PutKeyAsync("acme", "key-acme");
+        await using var sink = TcpSink.Start();
+        await using var gw = GatewayProcess.Start(GatewayProcess.JitBinary,
+            ["-listen-addr", "127.0.0.1", "-listen-http-port", "0", "-api-addr", "127.0.0.1:0", "-stat-addr", "127.0.0.1:0",
+             "-destinations", sink.Address, "-consul-register", "-consul-service", "edge-gw"],
+            new Dictionary<string, string> { ["CONSUL_HTTP_ADDR"] = consul.Address });
+        await gw.WaitForHttpAsync();
+        async Task<int> Registered() => JsonDocument.Parse(await consul.Http.GetStringAsync("v1/agent/services")).RootElement.EnumerateObject().Count(s => s.Value.GetProperty("Service").GetString() == "edge-gw");
+        await Assert.That(await Poll.UntilAsync(async () => await Registered() == 1, TimeSpan.FromSeconds(10))).IsTrue();
+        gw.Signal(GatewayProcess.SIGTERM);
+        await Assert.That(await gw.WaitForExitAsync(TimeSpan.FromSeconds(20))).IsEqualTo(0);
+        await Assert.That(await Registered()).IsEqualTo(0);
+        await Assert.That(gw.Stderr).Contains("Deregistered edge-gw-");
+    }
 }
