@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench, tenants: 10,000 keys and limits in a real Consul agent (sync and change times, /metrics size and
 # render time, memory per tenant), then a polite tenant's latency beside one flooding from 8 connections, with
-# the default share and with -tenant-max-inflight 1. The gateway is pinned to CPU 0, the tools to CPU 1.
+# the default share, with -tenant-max-inflight 1, and with a quota of 1 M points/s on both. The gateway is
+# pinned to CPU 0, the tools to CPU 1.
 # Usage: bench/tenants.sh [tenants] [fairness seconds]; BENCH_BINARY and BENCH_ROUNDS (default 3) as in run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,5 @@ for round in $(seq 1 "${BENCH_ROUNDS:-3}"); do
   echo "== fairness, round $round"
   taskset -c 1 "$tools" fairness "$bin" "$consul" "$secs"
   taskset -c 1 "$tools" fairness "$bin" "$consul" "$secs" -tenant-max-inflight 1
+  taskset -c 1 "$tools" fairness "$bin" "$consul" "$secs" -tenant-rate-limit 1000000
 done
