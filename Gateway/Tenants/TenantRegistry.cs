@@ -105,19 +105,26 @@ public sealed partial class TenantRegistry : IAsyncDisposable
         }
     }
 
+    // Limits are applied under the refresh lock, so a tenant made while the limits change cannot keep the old one.
     private Tenant Add(string name)
     {
-        var tenant = _tenants.GetOrAdd(name, static (n, max) => new Tenant(n, max), _options.MaxInflight);
-        Apply(tenant, Volatile.Read(ref _limits), Instances);
-        return tenant;
+        lock (_refresh)
+        {
+            var tenant = _tenants.GetOrAdd(name, static (n, max) => new Tenant(n, max), _options.MaxInflight);
+            Apply(tenant, Volatile.Read(ref _limits), Instances);
+            return tenant;
+        }
     }
 
     private void ApplyLimits()
     {
-        var limits = Volatile.Read(ref _limits);
-        int instances = Instances;
-        foreach (var tenant in _tenants.Values)
-            Apply(tenant, limits, instances);
+        lock (_refresh)
+        {
+            var limits = Volatile.Read(ref _limits);
+            int instances = Instances;
+            foreach (var tenant in _tenants.Values)
+                Apply(tenant, limits, instances);
+        }
     }
 
     private void Apply(Tenant tenant, IReadOnlyDictionary<string, TenantLimit> limits, int instances)
