@@ -26,8 +26,6 @@ internal sealed partial class IngestHandler(
     IngestOptions options,
     ILogger<IngestHandler> log)
 {
-    public const string KeyHeader = "X-Polymur-Key";
-
     // Each line a client can trigger at will is rate-limited, so no client can flood the log.
     private readonly LogLimiter _refusalLog = new(TimeSpan.FromSeconds(5));
     private readonly LogLimiter _pingLog = new(TimeSpan.FromSeconds(5));
@@ -234,12 +232,12 @@ internal sealed partial class IngestHandler(
 
     private bool TryAuthorize(HttpContext context, out string keyName)
     {
-        var values = context.Request.Headers[KeyHeader];
-        if (values.Count == 1 && keys.TryGetName(values[0], out keyName))
+        string? key = PresentedKey.Read(context.Request.Headers, out string shown);
+        if (key is not null && keys.TryGetName(key, out keyName))
             return true;
         keyName = "";
         if (_refusalLog.TryEnter(out long suppressed))
-            LogInvalidKey(ClientAddress.Peer(context), ClientAddress.Forwarded(context), KeyRedaction.Redact(values.Count == 0 ? "" : values[0]), suppressed);
+            LogInvalidKey(ClientAddress.Peer(context), ClientAddress.Forwarded(context), KeyRedaction.Redact(shown), suppressed);
         return false;
     }
 
