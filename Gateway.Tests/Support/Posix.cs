@@ -7,7 +7,7 @@ namespace Polymur.Gateway.Tests.Support;
 /// <summary>Signals and free ports, for tests that drive real processes and listeners.</summary>
 public static partial class Posix
 {
-    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19;
+    public const int SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19;
 
     public static void Signal(int pid, int signal) => _ = Kill(pid, signal);
 

@@ -28,11 +28,13 @@ public sealed partial class GatewayApp : IAsyncDisposable
     private readonly OutputParts _outputs;
     private readonly KeyParts _keys;
     private readonly TenantParts _tenants;
+    private readonly ServingCertificate? _certificate;
     private readonly IngestParts _ingest;
     private readonly TelemetryParts _telemetry;
 
-    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, TelemetryParts telemetry)
+    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, TelemetryParts telemetry, ServingCertificate? certificate)
     {
+        _certificate = certificate;
         _web = web;
         _options = options;
         _dropReportInterval = settings.DropReportInterval;
@@ -71,6 +73,9 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     internal ConnectionLimit Connections => _connections;
 
+    /// <summary>The HTTPS listener's certificate, when -cert and -key are set.</summary>
+    internal ServingCertificate? Certificate => _certificate;
+
     internal SpoolSet? Spools => _outputs.Spools;
 
     /// <summary>The bound stats URL (/stats, /metrics, /healthz, /readyz).</summary>
@@ -86,15 +91,15 @@ public sealed partial class GatewayApp : IAsyncDisposable
     {
         var listeners = new Listeners();
         var connections = new ConnectionLimit(options.MaxConnections, options.FirstRequestTimeout);
-        var web = WebHost.Build(options, settings, listeners, connections);
+        var web = WebHost.Build(options, settings, listeners, connections, out var certificate);
         var loggers = web.Services.GetRequiredService<ILoggerFactory>();
         var outputs = OutputParts.Build(options, settings, loggers);
         var keys = KeyParts.Build(options, settings, loggers);
         var tenants = TenantParts.Build(options, settings, keys, loggers);
         var ingest = IngestParts.Build(options, outputs, keys, tenants, loggers);
-        var telemetry = TelemetryParts.Build(options, settings, outputs, keys, tenants, ingest, connections, loggers);
+        var telemetry = TelemetryParts.Build(options, settings, outputs, keys, tenants, ingest, connections, certificate, loggers);
         RequestPipeline.Map(web, options, connections, ingest, outputs, tenants, telemetry, loggers);
-        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, tenants, ingest, telemetry);
+        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, tenants, ingest, telemetry, certificate);
         if (options.DevMode && settings.Keys is null)
             app.LogDevMode();
         return app;
@@ -107,6 +112,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         await _tenants.StartAsync();
         Destinations.Start(_dropReportInterval);
         await _web.StartAsync(cancel);
+        _certificate?.Start();
         _tenants.Register(Addresses, StatsAddress, _hostName);
         foreach (var address in Addresses)
             LogListening(address);
@@ -133,6 +139,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
             return;
         _stopped = true;
         await _tenants.DeregisterAsync();
+        if (_certificate is not null)
+            await _certificate.DisposeAsync();
         if (_telemetry.SelfMetrics is not null)
             await _telemetry.SelfMetrics.DisposeAsync();
         if (_telemetry.Summary is not null)

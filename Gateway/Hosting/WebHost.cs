@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging.Console;
@@ -14,7 +13,8 @@ internal static class WebHost
 {
     private const int ConnectionReadBuffer = 64 * 1024, ConnectionWriteBuffer = 16 * 1024;
 
-    public static WebApplication Build(GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections)
+    /// <param name="certificate">The HTTPS listener's reloadable certificate, when -cert and -key are set.</param>
+    public static WebApplication Build(GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, out ServingCertificate? certificate)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging);
@@ -27,7 +27,8 @@ internal static class WebHost
             s.MaxReadBufferSize = ConnectionReadBuffer;
             s.MaxWriteBufferSize = ConnectionWriteBuffer;
         });
-        var certificate = options.HttpsEnabled ? X509Certificate2.CreateFromPemFile(options.CertPath!, options.KeyPath) : null;
+        // Kestrel reads its options when it starts, after the certificate below is loaded.
+        ServingCertificate? serving = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -35,10 +36,11 @@ internal static class WebHost
             LimitConnectionBuffers(kestrel.Limits);
             listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpPort, HttpProtocols.Http1, limit: connections);
             // A polymur-proxy without a custom CA negotiates h2; with -cert it speaks HTTP/1.1.
-            if (certificate is not null)
+            if (options.HttpsEnabled)
                 listeners.Open(kestrel, ListenerScope.Ingest, options.ListenAddress, options.HttpsPort, HttpProtocols.Http1AndHttp2, l => l.UseHttps(new HttpsConnectionAdapterOptions
                 {
-                    ServerCertificate = certificate,
+                    // Asked at every handshake, so a reloaded certificate serves new connections at once.
+                    ServerCertificateSelector = (_, _) => serving!.Current,
                     // TLS 1.2 and 1.3 only; ciphers follow the system's OpenSSL policy.
                     SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
                 }), connections);
@@ -47,7 +49,11 @@ internal static class WebHost
         });
         // Under systemd: journal-format logs, and READY=1 / STOPPING=1 through sd_notify. Inert elsewhere.
         builder.Services.AddSystemd();
-        return builder.Build();
+        var web = builder.Build();
+        if (options.HttpsEnabled)
+            serving = new ServingCertificate(options.CertPath!, options.KeyPath!, web.Services.GetRequiredService<ILogger<ServingCertificate>>());
+        certificate = serving;
+        return web;
     }
 
     // What one connection may hold, whatever its client does: a client that sends faster than the gateway reads,

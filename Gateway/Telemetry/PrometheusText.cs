@@ -66,6 +66,14 @@ public static class PrometheusText
             w.Family("polymur_gateway_spool_limit_bytes", "gauge", "-spool-max-size.").Sample(spool.LimitBytes);
             w.Family("polymur_gateway_spool_orphans", "gauge", "Spools kept for destinations no longer configured.").Sample(spool.Orphans.Length);
         }
+        if (s.Tls is { } tls)
+        {
+            w.Family("polymur_gateway_tls_certificate_expiry_timestamp_seconds", "gauge", "When the HTTPS listener's certificate expires, since the Unix epoch.")
+                .Sample(new DateTimeOffset(tls.NotAfter, TimeSpan.Zero).ToUnixTimeSeconds());
+            w.Family("polymur_gateway_tls_certificate_reloads_total", "counter", "Certificate reloads (SIGHUP or changed -cert/-key files), by result.")
+                .Sample(tls.Reloads, ("result", "ok"))
+                .Sample(tls.ReloadFailures, ("result", "failed"));
+        }
         w.Family("polymur_gateway_connections", "gauge", "Ingest connections open.").Sample(s.Connections.Open);
         w.Family("polymur_gateway_connections_limit", "gauge", "-max-connections.").Sample(s.Connections.Limit);
         w.Family("polymur_gateway_connections_closed_total", "counter", "Ingest connections the gateway closed, by reason.")

@@ -6,7 +6,7 @@ namespace Polymur.Gateway.Hosting.Wiring;
 /// <summary>What the gateway says about itself: /stats and /metrics, readiness, -metrics-flush and the summary log.</summary>
 internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness, SelfMetrics? SelfMetrics, SummaryLog? Summary)
 {
-    public static TelemetryParts Build(GatewayOptions options, GatewayAppSettings settings, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, ConnectionLimit connections, ILoggerFactory loggers)
+    public static TelemetryParts Build(GatewayOptions options, GatewayAppSettings settings, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, ConnectionLimit connections, ServingCertificate? certificate, ILoggerFactory loggers)
     {
         var spools = outputs.Spools;
         var stats = new StatsCollector(
@@ -18,7 +18,8 @@ internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness,
             () => keys.Status(options),
             () => new ConnectionStats(connections.Open, connections.Max, connections.Evicted, connections.Refused, connections.TimedOut),
             () => spools is null ? null : new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans]),
-            tenants.Registry);
+            tenants.Registry,
+            () => certificate is null ? null : new TlsStats(certificate.Current.NotAfter.ToUniversalTime(), certificate.Current.SerialNumber, certificate.Reloads, certificate.Failures, certificate.LastError));
         var consul = keys.Consul;
         var readiness = new Readiness(consul is null ? null : () => consul.FirstSync.IsCompleted, options.ReadyGrace);
         var selfMetrics = options.MetricsFlushSeconds > 0

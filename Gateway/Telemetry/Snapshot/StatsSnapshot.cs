@@ -15,4 +15,5 @@ public sealed record StatsSnapshot(
     ConnectionStats Connections,
     SpoolStats? Spool,
     RuntimeStats Runtime,
-    TenantStats[] Tenants);
+    TenantStats[] Tenants,
+    TlsStats? Tls);

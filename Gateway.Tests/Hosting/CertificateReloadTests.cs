@@ -1,0 +1,156 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Hosting;
+
+/// <summary>The HTTPS certificate replaced under load, the way renewal tools do it, and bad pairs refused.</summary>
+public class CertificateReloadTests
+{
+    // A self-signed pair for 127.0.0.1 valid over [from, to], as PEM text.
+    private static (string Cert, string Key, string Serial) NewPair(DateTimeOffset? from = null, DateTimeOffset? to = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=polymur-gateway-reload", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using var cert = request.CreateSelfSigned(from ?? DateTimeOffset.UtcNow.AddDays(-1), to ?? DateTimeOffset.UtcNow.AddDays(30));
+        return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem(), cert.SerialNumber);
+    }
+
+    // What a renewal tool does: write beside, then rename over (each rename is atomic; the pair is not).
+    private static void Swap(TestCertificate files, string cert, string key)
+    {
+        File.WriteAllText(files.CertPath + ".new", cert);
+        File.WriteAllText(files.KeyPath + ".new", key);
+        File.Move(files.CertPath + ".new", files.CertPath, overwrite: true);
+        File.Move(files.KeyPath + ".new", files.KeyPath, overwrite: true);
+    }
+
+    // The serial a fresh handshake is given.
+    private static async Task<string> ServedSerialAsync(string httpsAddress)
+    {
+        var uri = new Uri(httpsAddress);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", uri.Port);
+        await using var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("127.0.0.1");
+        return new X509Certificate2(tls.RemoteCertificate!).SerialNumber;
+    }
+
+    private static HttpClient Client(string address, bool newConnectionEachTime) => new(new SocketsHttpHandler
+    {
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+        PooledConnectionLifetime = newConnectionEachTime ? TimeSpan.Zero : Timeout.InfiniteTimeSpan,
+    }) { BaseAddress = new Uri(address) };
+
+    [Test]
+    public async Task A_renewed_pair_serves_new_handshakes_under_load_with_no_failed_request()
+    {
+        using var files = new TestCertificate();
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { CertPath = files.CertPath, KeyPath = files.KeyPath });
+        string before = await ServedSerialAsync(gw.HttpsAddress);
+
+        using var stop = new CancellationTokenSource();
+        long ok = 0, failed = 0;
+        var load = Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+        {
+            using var client = Client(gw.HttpsAddress, newConnectionEachTime: i % 2 == 0);
+            byte[] body = ProxyClient.Gzip(ProxyClient.Lines($"tls{i}", 50));
+            while (!stop.IsCancellationRequested)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/ingest") { Content = new ByteArrayContent(body) };
+                request.Headers.Add("X-Polymur-Key", "123");
+                try
+                {
+                    using var response = await client.SendAsync(request);
+                    Interlocked.Increment(ref response.IsSuccessStatusCode ? ref ok : ref failed);
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        })).ToArray();
+        await Task.Delay(500);
+
+        var next = NewPair();
+        Swap(files, next.Cert, next.Key);
+        bool served = await Poll.UntilAsync(async () => await ServedSerialAsync(gw.HttpsAddress) == next.Serial, TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        stop.Cancel();
+        await Task.WhenAll(load);
+
+        await Assert.That(served).IsTrue();
+        await Assert.That(before).IsNotEqualTo(next.Serial);
+        await Assert.That(Interlocked.Read(ref failed)).IsEqualTo(0);
+        await Assert.That(Interlocked.Read(ref ok)).IsGreaterThan(20);
+        await Assert.That(gw.App.Certificate!.Reloads).IsEqualTo(1);
+        await Assert.That(gw.App.Certificate.Failures).IsEqualTo(0);
+        using var stats = gw.StatsClient();
+        string metrics = await stats.GetStringAsync("/metrics");
+        await Assert.That(metrics).Contains("polymur_gateway_tls_certificate_reloads_total{result=\"ok\"} 1\n");
+        await Assert.That(metrics).Contains("polymur_gateway_tls_certificate_expiry_timestamp_seconds ");
+    }
+
+    [Test]
+    public async Task A_bad_pair_keeps_the_old_one_logged_once_and_counted()
+    {
+        using var files = new TestCertificate();
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { CertPath = files.CertPath, KeyPath = files.KeyPath });
+        string serving = await ServedSerialAsync(gw.HttpsAddress);
+        var certificate = gw.App.Certificate!;
+
+        var other = NewPair();
+        var expired = NewPair(DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddDays(-1));
+        var bad = new (string Cert, string Key, string Why)[]
+        {
+            (NewPair().Cert, other.Key, "a key that is not the certificate's"),
+            (expired.Cert, expired.Key, "an expired certificate"),
+            ("not a certificate", other.Key, "not PEM"),
+        };
+        for (int i = 0; i < bad.Length; i++)
+        {
+            Swap(files, bad[i].Cert, bad[i].Key);
+            await Assert.That(await Poll.UntilAsync(() => certificate.Failures == i + 1, TimeSpan.FromSeconds(10))).IsTrue().Because(bad[i].Why);
+            await Task.Delay(2500); // more reads of the same files: not logged or counted again
+            await Assert.That(certificate.Failures).IsEqualTo(i + 1);
+            await Assert.That(await ServedSerialAsync(gw.HttpsAddress)).IsEqualTo(serving);
+        }
+        await Assert.That(gw.Logs.Lines.Count(l => l.Contains("not reloaded"))).IsEqualTo(bad.Length);
+        await Assert.That(certificate.Reloads).IsEqualTo(0);
+        using var client = Client(gw.HttpsAddress, newConnectionEachTime: true);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/ping") { Content = new ByteArrayContent([]) };
+        request.Headers.Add("X-Polymur-Key", "123");
+        await Assert.That((int)(await client.SendAsync(request)).StatusCode).IsEqualTo(200);
+        using var stats = gw.StatsClient();
+        await Assert.That(await stats.GetStringAsync("/metrics")).Contains("polymur_gateway_tls_certificate_reloads_total{result=\"failed\"} 3\n");
+
+        // A good pair afterwards is taken.
+        var good = NewPair();
+        Swap(files, good.Cert, good.Key);
+        await Assert.That(await Poll.UntilAsync(async () => await ServedSerialAsync(gw.HttpsAddress) == good.Serial, TimeSpan.FromSeconds(10))).IsTrue();
+    }
+
+    [Test]
+    public async Task Sighup_reloads_a_gateway_process_at_once()
+    {
+        using var files = new TestCertificate();
+        await using var sink = TcpSink.Start();
+        await using var gw = GatewayProcess.Start(GatewayProcess.JitBinary,
+            ["-dev-mode", "-listen-addr", "127.0.0.1", "-listen-http-port", "0", "-listen-https-port", "0", "-api-addr", "127.0.0.1:0",
+             "-stat-addr", "127.0.0.1:0", "-destinations", sink.Address, "-cert", files.CertPath, "-key", files.KeyPath]);
+        string https = await gw.WaitForUrlAsync("https://");
+        var next = NewPair();
+        Swap(files, next.Cert, next.Key);
+        gw.Signal(Posix.SIGHUP);
+        await Assert.That(await gw.WaitForLogAsync("TLS certificate reloaded (SIGHUP)", TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(await ServedSerialAsync(https)).IsEqualTo(next.Serial);
+        await Assert.That(gw.Exited).IsFalse();
+    }
+}
