@@ -1,4 +1,5 @@
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Tests.Support;
 
 namespace Polymur.Gateway.Tests.Configuration;
 
@@ -49,6 +50,8 @@ public class CommandLineTests
     /// <summary>A valid, non-default value for every flag; each must be accepted from its env var.</summary>
     private static readonly string TokenFile = WriteTokenFile("0123456789abcdef0123456789abcdef\n");
 
+    private static readonly TestCertificate Ca = new();
+
     private static string WriteTokenFile(string content)
     {
         string path = Path.Combine(Directory.CreateTempSubdirectory("pgw-token-").FullName, "token");
@@ -68,6 +71,7 @@ public class CommandLineTests
         ["consul-service"] = ("metrics-gw", o => o.ConsulService, "metrics-gw"),
         ["consul-sync"] = ("2m", o => o.ConsulSync, TimeSpan.FromMinutes(2)),
         ["console-out"] = ("true", o => o.ConsoleOut, true),
+        ["destination-ca"] = (Ca.CertPath, o => o.DestinationCaPath!, Ca.CertPath),
         ["destinations"] = ("10.0.0.1:2003,10.0.0.2:2004:b", o => string.Join(",", o.Destinations), "10.0.0.1:2003,10.0.0.2:2004:b"),
         ["dev-mode"] = ("1", o => o.DevMode, true),
         ["distribution"] = ("jump_fnv1a_ch", o => o.Distribution, Distribution.JumpFnv1aCh),
@@ -135,6 +139,10 @@ public class CommandLineTests
     [Arguments(new[] { "-tenant-max-inflight", "0" }, "-tenant-max-inflight", "POLYMUR_GW_TENANT_MAX_INFLIGHT")]
     [Arguments(new[] { "-consul-service", "polymur gateway" }, "-consul-service", "POLYMUR_GW_CONSUL_SERVICE")]
     [Arguments(new[] { "-destinations", "10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
+    [Arguments(new[] { "-destinations", "tls://10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
+    [Arguments(new[] { "-destinations", "tcp://10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
+    [Arguments(new[] { "-destination-ca", "/etc/hostname" }, "-destination-ca", "POLYMUR_GW_DESTINATION_CA")]
+    [Arguments(new[] { "-destination-ca", "/nonexistent/ca.pem" }, "-destination-ca", "POLYMUR_GW_DESTINATION_CA")]
     [Arguments(new[] { "-destinations", "10.0.0.1:2003,10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "10.0.0.1:2003:" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-cert", "/etc/hostname" }, "-cert", "POLYMUR_GW_KEY")]

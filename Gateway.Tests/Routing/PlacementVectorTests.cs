@@ -17,9 +17,14 @@ public class PlacementVectorTests
     [Arguments("carbon_ch.tsv")]
     [Arguments("fnv1a_ch.tsv")]
     [Arguments("jump_fnv1a_ch.tsv")]
-    public async Task Placement_matches_the_reference_for_every_metric_and_ring(string file)
+    [Arguments("carbon_ch.tsv", "tls://")]
+    [Arguments("fnv1a_ch.tsv", "tls://")]
+    [Arguments("jump_fnv1a_ch.tsv", "tls://")]
+    public async Task Placement_matches_the_reference_for_every_metric_and_ring(string file, string scheme = "")
     {
-        var (rings, rows) = Load(file);
+        // The scheme is how to connect, not who the destination is: tls:// moves no metric.
+        var (rings, rows) = Load(file, scheme);
+        await Assert.That(rings.All(r => r.All(d => d.Tls == (scheme.Length > 0)))).IsTrue();
         var placements = rings.Select(r => Create(file, r)).ToArray();
         var mismatches = new List<string>();
         foreach (var (name, expected) in rows)
@@ -75,7 +80,7 @@ public class PlacementVectorTests
         _ => new JumpFnv1aPlacement(ring),
     };
 
-    internal static (List<ImmutableArray<DestinationAddress>> Rings, List<(string Name, int[] Expected)> Rows) Load(string file)
+    internal static (List<ImmutableArray<DestinationAddress>> Rings, List<(string Name, int[] Expected)> Rows) Load(string file, string scheme = "")
     {
         var rings = new List<ImmutableArray<DestinationAddress>>();
         var rows = new List<(string, int[])>();
@@ -84,7 +89,7 @@ public class PlacementVectorTests
             if (line.StartsWith("# ring ", StringComparison.Ordinal))
             {
                 var list = line[(line.IndexOf(": ", StringComparison.Ordinal) + 2)..].Split(',');
-                rings.Add([.. list.Select(d => DestinationAddress.TryParse(d, out var a, out _) ? a! : throw new FormatException(d))]);
+                rings.Add([.. list.Select(d => DestinationAddress.TryParse(scheme + d, out var a, out _) ? a! : throw new FormatException(d))]);
                 continue;
             }
             var parts = line.Split('\t');

@@ -8,12 +8,14 @@ public sealed class TestCertificate : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("pgw-cert-").FullName;
 
-    public TestCertificate()
+    /// <param name="loopbackAddress">Whether 127.0.0.1 is among its names (localhost always is).</param>
+    public TestCertificate(bool loopbackAddress = true)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=polymur-gateway-test", key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        if (loopbackAddress)
+            san.AddIpAddress(System.Net.IPAddress.Loopback);
         san.AddDnsName("localhost");
         request.CertificateExtensions.Add(san.Build());
         using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));

@@ -12,7 +12,9 @@ public sealed record DestinationView(
     long Routed,
     long Delivered,
     DropCounts Dropped,
-    long SpooledPending)
+    long SpooledPending,
+    bool Tls,
+    long TlsFailures)
 {
     public static DestinationView Of(Destination d) => new(
         d.Name,
@@ -27,7 +29,9 @@ public sealed record DestinationView(
             d.Counters.Dropped(DropReason.DestinationRemoved),
             d.Counters.Dropped(DropReason.SpoolFull),
             d.Counters.Dropped(DropReason.SpoolCorrupt)),
-        d.Counters.SpoolPending);
+        d.Counters.SpoolPending,
+        d.Tls,
+        d.Counters.TlsFailures);
 }
 
 public sealed record DropCounts(long QueueFull, long ShutdownTimeout, long DestinationRemoved, long SpoolFull, long SpoolCorrupt);

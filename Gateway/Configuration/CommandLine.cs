@@ -125,9 +125,26 @@ internal static class CommandLine
             return "-max-batch-memory (POLYMUR_GW_MAX_BATCH_MEMORY) must be larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE), or the largest batch could never be taken";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
+        if (o.DestinationCaPath is not null && PemCertificateProblem(o.DestinationCaPath) is { } ca)
+            return $"-destination-ca (POLYMUR_GW_DESTINATION_CA) {o.DestinationCaPath}: {ca}";
         if (o.TenantLimitScope == LimitScope.Cluster && !o.ConsulRegister)
             return "-tenant-limit-scope (POLYMUR_GW_TENANT_LIMIT_SCOPE) cluster counts the gateways registered in Consul: set -consul-register (POLYMUR_GW_CONSUL_REGISTER) too";
         return null;
+    }
+
+    // Missing, unreadable, or without one PEM certificate in it.
+    private static string? PemCertificateProblem(string path)
+    {
+        try
+        {
+            var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            certificates.ImportFromPemFile(path);
+            return certificates.Count == 0 ? "no PEM certificate in it" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : $"not a PEM certificate file: {e.Message}";
+        }
     }
 
     // Missing, not a directory, or not writable (a read-only mount refuses even root): found at start, not at the

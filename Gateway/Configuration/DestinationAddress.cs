@@ -3,13 +3,19 @@ using System.Net;
 namespace Polymur.Gateway.Configuration;
 
 /// <summary>
-/// A downstream Graphite daemon: <c>host:port</c> or <c>host:port:instance</c> (IPv6 hosts in brackets).
-/// The instance only matters to hash-route, where it is part of the carbon_ch ring label.
+/// A downstream Graphite daemon: <c>host:port</c> or <c>host:port:instance</c> (IPv6 hosts in brackets), with
+/// <c>tls://</c> in front for TLS. The instance only matters to hash-route, where it is part of the carbon_ch ring
+/// label; the scheme is not part of the name, so it never moves a metric.
 /// </summary>
-public sealed record DestinationAddress(string Host, int Port, string? Instance)
+public sealed record DestinationAddress(string Host, int Port, string? Instance, bool Tls = false)
 {
-    /// <summary>The text an operator wrote, normalised: the key used by the admin API and in logs.</summary>
+    public const string TlsScheme = "tls://";
+
+    /// <summary>The text an operator wrote, normalised, without the scheme: the key used by the admin API, the ring and logs.</summary>
     public string Name => Instance is null ? $"{HostText}:{Port}" : $"{HostText}:{Port}:{Instance}";
+
+    /// <summary>The name with its scheme, as it would be written in -destinations.</summary>
+    public string Uri => Tls ? TlsScheme + Name : Name;
 
     private string HostText => Host.Contains(':') ? $"[{Host}]" : Host;
 
@@ -19,6 +25,14 @@ public sealed record DestinationAddress(string Host, int Port, string? Instance)
     {
         address = null;
         text = text.Trim();
+        bool tls = text.StartsWith(TlsScheme, StringComparison.OrdinalIgnoreCase);
+        if (tls)
+            text = text[TlsScheme.Length..];
+        else if (text.Contains("://", StringComparison.Ordinal))
+        {
+            error = $"'{text}' has a scheme other than tls:// (plain TCP needs none)";
+            return false;
+        }
         string host;
         string rest;
         if (text.StartsWith('['))
@@ -74,7 +88,7 @@ public sealed record DestinationAddress(string Host, int Port, string? Instance)
             return false;
         }
 
-        address = new DestinationAddress(host, port, instance);
+        address = new DestinationAddress(host, port, instance, tls);
         error = "";
         return true;
     }

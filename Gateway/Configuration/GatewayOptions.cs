@@ -47,6 +47,9 @@ public sealed record GatewayOptions
     /// <summary>-api-token-stats: /stats and /metrics require the token too.</summary>
     public bool ApiTokenStats { get; init; }
     public ImmutableArray<DestinationAddress> Destinations { get; init; } = [];
+
+    /// <summary>PEM roots for tls:// destinations; null: the system's store.</summary>
+    public string? DestinationCaPath { get; init; }
     public Distribution Distribution { get; init; } = Distribution.Broadcast;
     public int IncomingQueueCap { get; init; } = 32768;
     public int OutgoingQueueCap { get; init; } = 4096;

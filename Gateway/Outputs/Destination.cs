@@ -17,6 +17,9 @@ public sealed class Destination
 
     public DestinationCounters Counters { get; } = new();
 
+    /// <summary>Connected over TLS (tls://).</summary>
+    public bool Tls { get; init; }
+
     public bool Connected { get; internal set; }
 
     /// <summary>

@@ -27,7 +27,7 @@ public enum DropReason
 public sealed class DestinationCounters
 {
     private readonly long[] _dropped = new long[DropReasonCount];
-    private long _routed, _delivered, _spooled, _unspooled, _resent;
+    private long _routed, _delivered, _spooled, _unspooled, _resent, _tlsFailures;
 
     private const int DropReasonCount = (int)DropReason.SpoolCorrupt + 1;
 
@@ -58,6 +58,11 @@ public sealed class DestinationCounters
     }
 
     public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
+
+    /// <summary>TLS handshakes or verifications that failed (tls:// destinations).</summary>
+    public long TlsFailures => Volatile.Read(ref _tlsFailures);
+
+    internal void AddTlsFailure() => Interlocked.Increment(ref _tlsFailures);
 
     internal void AddRouted(long points) => Interlocked.Add(ref _routed, points);
 

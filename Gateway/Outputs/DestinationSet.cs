@@ -124,7 +124,7 @@ public sealed partial class DestinationSet
     private DestinationWriter AddMember(DestinationAddress address)
     {
         var spool = _spools?.Open(address.Name);
-        var destination = new Destination(address.Name, _queueCapacity) { Spool = spool };
+        var destination = new Destination(address.Name, _queueCapacity) { Spool = spool, Tls = address.Tls };
         if (spool is not null)
         {
             // Points found in the spool from a previous run are routed to it in this one: the identity holds.
@@ -132,7 +132,10 @@ public sealed partial class DestinationSet
             destination.Counters.AddRouted(found);
             destination.Counters.AddSpooled(found);
         }
-        var writer = new DestinationWriter(destination, new TcpTransport(address, _writerOptions.DialTimeout), _writerOptions, _loggers.CreateLogger<DestinationWriter>());
+        IOutputTransport transport = address.Tls
+            ? new TlsTransport(address, _writerOptions.DialTimeout, _writerOptions.DestinationCa, destination.Counters)
+            : new TcpTransport(address, _writerOptions.DialTimeout);
+        var writer = new DestinationWriter(destination, transport, _writerOptions, _loggers.CreateLogger<DestinationWriter>());
         _members.Add((address, writer));
         return writer;
     }

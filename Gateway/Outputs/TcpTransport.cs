@@ -9,7 +9,11 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
 {
     private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
 
-    public async ValueTask<IOutputConnection> ConnectAsync(CancellationToken cancel)
+    public async ValueTask<IOutputConnection> ConnectAsync(CancellationToken cancel) =>
+        new Connection(await DialAsync(address, dialTimeout, cancel));
+
+    /// <summary>A connected socket to the address (resolved now), within the dial timeout.</summary>
+    public static async Task<Socket> DialAsync(DestinationAddress address, TimeSpan dialTimeout, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(dialTimeout);
@@ -23,7 +27,7 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
         try
         {
             await socket.ConnectAsync(new IPEndPoint(addresses[0], address.Port), timeout.Token);
-            return new Connection(socket);
+            return socket;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {

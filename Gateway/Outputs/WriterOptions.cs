@@ -19,4 +19,7 @@ internal sealed record WriterOptions
     public long ResendWindowBytes { get; init; }
 
     public const long SpoolResendWindowBytes = 16 << 20;
+
+    /// <summary>-destination-ca: the roots tls:// destinations are verified against; null: the system's store.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? DestinationCa { get; init; }
 }

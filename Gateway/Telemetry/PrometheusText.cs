@@ -49,6 +49,7 @@ public static class PrometheusText
         w.PerDestination(s, "polymur_gateway_spool_files", "gauge", "Segment files in the destination's spool.", d => d.SpoolFiles);
         w.PerDestination(s, "polymur_gateway_spool_oldest_age_seconds", "gauge", "Age of the oldest point in the destination's spool (0 when empty).", d => d.SpoolOldestSeconds ?? 0);
         w.PerDestination(s, "polymur_gateway_destination_connected", "gauge", "1 while the destination's connection is open.", d => d.Connected ? 1 : 0);
+        w.PerDestination(s, "polymur_gateway_destination_tls_failures_total", "counter", "TLS handshakes or certificate checks that failed (tls:// destinations).", d => d.TlsFailures);
 
         w.Family("polymur_gateway_inflight_batches", "gauge", "Accepted batches held in memory.").Sample(s.IncomingQueue.CurrentSize);
         w.Family("polymur_gateway_inflight_batches_limit", "gauge", "-incoming-queue-cap.").Sample(s.IncomingQueue.Limit);

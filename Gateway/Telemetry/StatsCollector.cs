@@ -36,7 +36,8 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 d.Counters.SpoolPending,
                 spooled?.Bytes ?? 0,
                 spooled?.Files ?? 0,
-                spooled?.OldestCreatedUnixMs is long oldest ? (nowMs - oldest) / 1000.0 : null);
+                spooled?.OldestCreatedUnixMs is long oldest ? (nowMs - oldest) / 1000.0 : null,
+                d.Counters.TlsFailures);
         }).ToArray();
         var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));
         var key = keys();

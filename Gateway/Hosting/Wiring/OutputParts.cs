@@ -18,9 +18,19 @@ internal sealed record OutputParts(BufferPool Buffers, DestinationSet Destinatio
         {
             ReplayRate = options.SpoolReplayRate,
             ResendWindowBytes = spools is null ? 0 : WriterOptions.SpoolResendWindowBytes,
+            DestinationCa = LoadRoots(options.DestinationCaPath),
         };
         var destinations = DestinationSet.Create(options, writers, settings.Stdout, loggers, spools);
         spools?.FindOrphans(options.Destinations.Select(d => d.Name));
         return new OutputParts(buffers, destinations, spools);
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2Collection? LoadRoots(string? path)
+    {
+        if (path is null)
+            return null;
+        var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        roots.ImportFromPemFile(path);
+        return roots;
     }
 }
