@@ -65,6 +65,8 @@ public class CommandLineTests
         ["api-token-file"] = (TokenFile, o => o.ApiToken?.Matches("0123456789abcdef0123456789abcdef") == true, true),
         ["api-token-stats"] = ("true", o => o.ApiTokenStats, true),
         ["cert"] = ("/etc/hostname", o => o.CertPath!, "/etc/hostname"),
+        ["client-auth"] = ("optional", o => o.ClientAuth, ClientAuth.Optional),
+        ["client-ca"] = (Ca.CertPath, o => o.ClientCaPath!, Ca.CertPath),
         ["consul-addr"] = ("https://consul.internal:8501", o => o.ConsulAddress!, "https://consul.internal:8501"),
         ["consul-prefix"] = ("/team/keys", o => o.ConsulPrefix, "team/keys/"),
         ["consul-register"] = ("true", o => o.ConsulRegister, true),
@@ -120,6 +122,13 @@ public class CommandLineTests
                 env["POLYMUR_GW_API_TOKEN_FILE"] = TokenFile;
             if (flag.Name == "tenant-limit-scope")
                 env["POLYMUR_GW_CONSUL_REGISTER"] = "true";
+            if (flag.Name is "client-auth" or "client-ca")
+            {
+                env["POLYMUR_GW_CLIENT_AUTH"] = flag.Name == "client-auth" ? value : "require";
+                env["POLYMUR_GW_CLIENT_CA"] = Ca.CertPath;
+                env["POLYMUR_GW_CERT"] = Ca.CertPath;
+                env["POLYMUR_GW_KEY"] = Ca.KeyPath;
+            }
             var result = Parse([], env);
             await Assert.That(result.Kind).IsEqualTo(CommandKind.Run).Because($"{flag.EnvVar}={value}: {result.Error}");
             await Assert.That(read(result.Options!)).IsEqualTo(expected).Because(flag.EnvVar);
@@ -141,6 +150,9 @@ public class CommandLineTests
     [Arguments(new[] { "-destinations", "10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "tls://10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "tcp://10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
+    [Arguments(new[] { "-client-auth", "require" }, "-client-ca", "POLYMUR_GW_CLIENT_CA")]
+    [Arguments(new[] { "-client-auth", "sometimes" }, "-client-auth", "POLYMUR_GW_CLIENT_AUTH")]
+    [Arguments(new[] { "-client-ca", "/etc/hostname", "-client-auth", "require" }, "-client-ca", "POLYMUR_GW_CLIENT_CA")]
     [Arguments(new[] { "-destination-ca", "/etc/hostname" }, "-destination-ca", "POLYMUR_GW_DESTINATION_CA")]
     [Arguments(new[] { "-destination-ca", "/nonexistent/ca.pem" }, "-destination-ca", "POLYMUR_GW_DESTINATION_CA")]
     [Arguments(new[] { "-destinations", "10.0.0.1:2003,10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]

@@ -125,6 +125,14 @@ internal static class CommandLine
             return "-max-batch-memory (POLYMUR_GW_MAX_BATCH_MEMORY) must be larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE), or the largest batch could never be taken";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
+        if (o.ClientAuth != ClientAuth.None && o.ClientCaPath is null)
+            return $"-client-auth (POLYMUR_GW_CLIENT_AUTH) {o.ClientAuth.ToString().ToLowerInvariant()} needs -client-ca (POLYMUR_GW_CLIENT_CA): the CA client certificates are verified against";
+        if (o.ClientCaPath is not null && o.ClientAuth == ClientAuth.None)
+            return "-client-ca (POLYMUR_GW_CLIENT_CA) is set but -client-auth (POLYMUR_GW_CLIENT_AUTH) is none: say optional or require";
+        if (o.ClientCaPath is not null && PemCertificateProblem(o.ClientCaPath) is { } clientCa)
+            return $"-client-ca (POLYMUR_GW_CLIENT_CA) {o.ClientCaPath}: {clientCa}";
+        if (o.ClientAuth != ClientAuth.None && !o.HttpsEnabled)
+            return "-client-auth (POLYMUR_GW_CLIENT_AUTH) applies to the HTTPS listener: set -cert (POLYMUR_GW_CERT) and -key (POLYMUR_GW_KEY)";
         if (o.DestinationCaPath is not null && PemCertificateProblem(o.DestinationCaPath) is { } ca)
             return $"-destination-ca (POLYMUR_GW_DESTINATION_CA) {o.DestinationCaPath}: {ca}";
         if (o.TenantLimitScope == LimitScope.Cluster && !o.ConsulRegister)

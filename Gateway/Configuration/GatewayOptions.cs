@@ -18,6 +18,18 @@ public enum Distribution
     JumpFnv1aCh,
 }
 
+/// <summary>Whether the HTTPS listener asks for client certificates.</summary>
+public enum ClientAuth
+{
+    None,
+
+    /// <summary>A verified certificate names its tenant; an unverified one counts as none.</summary>
+    Optional,
+
+    /// <summary>Only clients with a verified certificate complete the handshake.</summary>
+    Require,
+}
+
 /// <summary>Whether a tenant's limit holds for each gateway, or for all of them together.</summary>
 public enum LimitScope
 {
@@ -136,6 +148,11 @@ public sealed record GatewayOptions
 
     /// <summary>How long SIGTERM waits for queued points to reach the destinations.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>PEM roots client certificates are verified against (-client-ca).</summary>
+    public string? ClientCaPath { get; init; }
+
+    public ClientAuth ClientAuth { get; init; } = ClientAuth.None;
 
     public bool HttpsEnabled => CertPath is not null && KeyPath is not null;
 }

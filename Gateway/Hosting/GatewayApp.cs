@@ -1,6 +1,7 @@
 using Polymur.Gateway.Configuration;
 using Polymur.Gateway.Consul;
 using Polymur.Gateway.Hosting.Wiring;
+using Polymur.Gateway.Ingest;
 using Polymur.Gateway.Keys;
 using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Primitives;
@@ -91,12 +92,13 @@ public sealed partial class GatewayApp : IAsyncDisposable
     {
         var listeners = new Listeners();
         var connections = new ConnectionLimit(options.MaxConnections, options.FirstRequestTimeout);
-        var web = WebHost.Build(options, settings, listeners, connections, out var certificate);
+        var clientCertificates = ClientCertificates.From(options.ClientCaPath);
+        var web = WebHost.Build(options, settings, listeners, connections, clientCertificates, out var certificate);
         var loggers = web.Services.GetRequiredService<ILoggerFactory>();
         var outputs = OutputParts.Build(options, settings, loggers);
         var keys = KeyParts.Build(options, settings, loggers);
         var tenants = TenantParts.Build(options, settings, keys, loggers);
-        var ingest = IngestParts.Build(options, outputs, keys, tenants, loggers);
+        var ingest = IngestParts.Build(options, outputs, keys, tenants, clientCertificates, loggers);
         var telemetry = TelemetryParts.Build(options, settings, outputs, keys, tenants, ingest, connections, certificate, loggers);
         RequestPipeline.Map(web, options, connections, ingest, outputs, tenants, telemetry, loggers);
         var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, tenants, ingest, telemetry, certificate);

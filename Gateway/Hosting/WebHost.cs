@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging.Console;
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Ingest;
 
 namespace Polymur.Gateway.Hosting;
 
@@ -14,7 +15,7 @@ internal static class WebHost
     private const int ConnectionReadBuffer = 64 * 1024, ConnectionWriteBuffer = 16 * 1024;
 
     /// <param name="certificate">The HTTPS listener's reloadable certificate, when -cert and -key are set.</param>
-    public static WebApplication Build(GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, out ServingCertificate? certificate)
+    public static WebApplication Build(GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, ClientCertificates? clientCertificates, out ServingCertificate? certificate)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging);
@@ -41,6 +42,15 @@ internal static class WebHost
                 {
                     // Asked at every handshake, so a reloaded certificate serves new connections at once.
                     ServerCertificateSelector = (_, _) => serving!.Current,
+                    ClientCertificateMode = options.ClientAuth switch
+                    {
+                        ClientAuth.Require => ClientCertificateMode.RequireCertificate,
+                        ClientAuth.Optional => ClientCertificateMode.AllowCertificate,
+                        _ => ClientCertificateMode.NoCertificate,
+                    },
+                    // Under require a certificate that does not verify ends the handshake; under optional it is
+                    // let through and counts as none (ClientCertificates.TenantOf verifies it again).
+                    ClientCertificateValidation = (certificate, _, _) => options.ClientAuth != ClientAuth.Require || clientCertificates!.Verify(certificate),
                     // TLS 1.2 and 1.3 only; ciphers follow the system's OpenSSL policy.
                     SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
                 }), connections);

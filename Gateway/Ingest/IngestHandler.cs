@@ -24,6 +24,7 @@ internal sealed partial class IngestHandler(
     DecodeSlots decodeSlots,
     IngestCounters counters,
     IngestOptions options,
+    ClientCertificates? clientCertificates,
     ILogger<IngestHandler> log)
 {
     // Each line a client can trigger at will is rate-limited, so no client can flood the log.
@@ -233,8 +234,18 @@ internal sealed partial class IngestHandler(
     private bool TryAuthorize(HttpContext context, out string keyName)
     {
         string? key = PresentedKey.Read(context.Request.Headers, out string shown);
-        if (key is not null && keys.TryGetName(key, out keyName))
+        // A verified client certificate names a tenant; a key sent beside it must name the same one.
+        string? certified = clientCertificates?.TenantOf(context);
+        if (key is not null)
+        {
+            if (keys.TryGetName(key, out keyName) && (certified is null || certified == keyName))
+                return true;
+        }
+        else if (certified is not null && keys.HasName(certified))
+        {
+            keyName = certified;
             return true;
+        }
         keyName = "";
         if (_refusalLog.TryEnter(out long suppressed))
             LogInvalidKey(ClientAddress.Peer(context), ClientAddress.Forwarded(context), KeyRedaction.Redact(shown), suppressed);

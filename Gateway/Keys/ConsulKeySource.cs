@@ -44,6 +44,8 @@ public sealed partial class ConsulKeySource : IKeyCache, IAsyncDisposable
     /// <summary>The valid key names now.</summary>
     public IEnumerable<string> Names => Volatile.Read(ref _keys).Names.Keys;
 
+    public bool HasName(string name) => Volatile.Read(ref _keys).Snapshot.HasName(name);
+
     public KeySyncStatus Status => Volatile.Read(ref _status);
 
     /// <summary>Completes at the first successful read of the keys.</summary>

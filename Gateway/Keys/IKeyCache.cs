@@ -14,4 +14,7 @@ public interface IKeyCache
 
     /// <summary>The names of the valid keys: the tenants.</summary>
     IEnumerable<string> Names { get; }
+
+    /// <summary>Whether a valid key has this name.</summary>
+    bool HasName(string name);
 }

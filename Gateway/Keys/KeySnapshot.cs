@@ -8,8 +8,16 @@ public sealed class KeySnapshot
     public static readonly KeySnapshot Empty = new(FrozenDictionary<KeyDigest, string>.Empty);
 
     private readonly FrozenDictionary<KeyDigest, string> _names;
+    private readonly FrozenSet<string> _nameSet;
 
-    private KeySnapshot(FrozenDictionary<KeyDigest, string> names) => _names = names;
+    private KeySnapshot(FrozenDictionary<KeyDigest, string> names)
+    {
+        _names = names;
+        _nameSet = names.Values.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Whether a valid key has this name (a client certificate names its tenant; the key must still exist).</summary>
+    public bool HasName(string name) => _nameSet.Contains(name);
 
     public int Count => _names.Count;
 

@@ -10,5 +10,7 @@ public sealed class StaticKeyCache(KeySnapshot snapshot) : IKeyCache
 
     public IEnumerable<string> Names => snapshot.Names;
 
+    public bool HasName(string name) => snapshot.HasName(name);
+
     public bool TryGetName(ReadOnlySpan<char> key, out string name) => snapshot.TryGetName(key, out name);
 }

@@ -10,7 +10,7 @@ namespace Polymur.Gateway.Hosting.Wiring;
 /// <summary>The path a batch takes from /ingest to the queues: decode, parse, route, admit.</summary>
 internal sealed record IngestParts(IngestHandler Handler, BatchDispatcher Dispatcher, IngestCounters Counters, InflightBatches Inflight)
 {
-    public static IngestParts Build(GatewayOptions options, OutputParts outputs, KeyParts keys, TenantParts tenants, ILoggerFactory loggers)
+    public static IngestParts Build(GatewayOptions options, OutputParts outputs, KeyParts keys, TenantParts tenants, ClientCertificates? clientCertificates, ILoggerFactory loggers)
     {
         var counters = new IngestCounters();
         var inflight = new InflightBatches(options.IncomingQueueCap);
@@ -26,6 +26,7 @@ internal sealed record IngestParts(IngestHandler Handler, BatchDispatcher Dispat
             new DecodeSlots(options.MaxConcurrentDecodes),
             counters,
             IngestOptions.From(options),
+            clientCertificates,
             loggers.CreateLogger<IngestHandler>());
         return new IngestParts(handler, dispatcher, counters, inflight);
     }
