@@ -85,6 +85,8 @@ public class CommandLineTests
         ["listen-addr"] = ("127.0.0.1", o => o.ListenAddress, "127.0.0.1"),
         ["listen-http-port"] = ("8080", o => o.HttpPort, 8080),
         ["listen-https-port"] = ("8443", o => o.HttpsPort, 8443),
+        ["listen-tcp-addr"] = ("::1", o => o.TcpAddress, "::1"),
+        ["listen-tcp-port"] = ("2003", o => o.TcpPort!, 2003),
         ["max-batch-size"] = ("32MiB", o => o.MaxBatchSize, 32L << 20),
         ["max-batch-memory"] = ("1GiB", o => o.MaxBatchMemory, 1L << 30),
         ["max-body-size"] = ("1MiB", o => o.MaxBodySize, 1L << 20),
@@ -102,6 +104,9 @@ public class CommandLineTests
         ["spool-max-size"] = ("1GiB", o => o.SpoolMaxSize, 1L << 30),
         ["spool-replay-rate"] = ("5000", o => o.SpoolReplayRate, 5000),
         ["stat-addr"] = ("[::1]:9020", o => o.StatAddress.ToString(), "[::1]:9020"),
+        ["tcp-idle-timeout"] = ("30s", o => o.TcpIdleTimeout, TimeSpan.FromSeconds(30)),
+        ["tcp-max-connections"] = ("64", o => o.TcpMaxConnections, 64),
+        ["tcp-tenant"] = ("edge", o => o.TcpTenant!, "edge"),
         ["tenant-grace"] = ("1h", o => o.TenantGrace, TimeSpan.FromHours(1)),
         ["tenant-limit-scope"] = ("cluster", o => o.TenantLimitScope, LimitScope.Cluster),
         ["tenant-max-inflight"] = ("64", o => o.TenantMaxInflight!, 64),
@@ -122,6 +127,11 @@ public class CommandLineTests
                 env["POLYMUR_GW_API_TOKEN_FILE"] = TokenFile;
             if (flag.Name == "tenant-limit-scope")
                 env["POLYMUR_GW_CONSUL_REGISTER"] = "true";
+            if (flag.Name is "listen-tcp-port" or "tcp-tenant")
+            {
+                env["POLYMUR_GW_LISTEN_TCP_PORT"] = flag.Name == "listen-tcp-port" ? value : "2003";
+                env["POLYMUR_GW_TCP_TENANT"] = flag.Name == "tcp-tenant" ? value : "edge";
+            }
             if (flag.Name is "client-auth" or "client-ca")
             {
                 env["POLYMUR_GW_CLIENT_AUTH"] = flag.Name == "client-auth" ? value : "require";
@@ -151,6 +161,12 @@ public class CommandLineTests
     [Arguments(new[] { "-destinations", "tls://10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "tcp://10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-client-auth", "require" }, "-client-ca", "POLYMUR_GW_CLIENT_CA")]
+    [Arguments(new[] { "-listen-tcp-port", "2003" }, "-tcp-tenant", "POLYMUR_GW_TCP_TENANT")]
+    [Arguments(new[] { "-listen-tcp-port", "2003", "-tcp-tenant", "edge.a" }, "-tcp-tenant", "POLYMUR_GW_TCP_TENANT")]
+    [Arguments(new[] { "-listen-tcp-port", "2003", "-tcp-tenant", "_edge" }, "-tcp-tenant", "POLYMUR_GW_TCP_TENANT")]
+    [Arguments(new[] { "-tcp-tenant", "edge" }, "-listen-tcp-port", "POLYMUR_GW_LISTEN_TCP_PORT")]
+    [Arguments(new[] { "-listen-tcp-port", "2003", "-tcp-tenant", "edge", "-listen-tcp-addr", "localhost" }, "-listen-tcp-addr", "POLYMUR_GW_LISTEN_TCP_ADDR")]
+    [Arguments(new[] { "-listen-tcp-port", "8080", "-tcp-tenant", "edge", "-listen-http-port", "8080" }, "-listen-tcp-port", "POLYMUR_GW_LISTEN_TCP_PORT")]
     [Arguments(new[] { "-client-auth", "sometimes" }, "-client-auth", "POLYMUR_GW_CLIENT_AUTH")]
     [Arguments(new[] { "-client-ca", "/etc/hostname", "-client-auth", "require" }, "-client-ca", "POLYMUR_GW_CLIENT_CA")]
     [Arguments(new[] { "-destination-ca", "/etc/hostname" }, "-destination-ca", "POLYMUR_GW_DESTINATION_CA")]

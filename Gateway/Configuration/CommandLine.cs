@@ -1,4 +1,5 @@
 using System.Text;
+using Polymur.Gateway.Keys;
 
 namespace Polymur.Gateway.Configuration;
 
@@ -125,6 +126,14 @@ internal static class CommandLine
             return "-max-batch-memory (POLYMUR_GW_MAX_BATCH_MEMORY) must be larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE), or the largest batch could never be taken";
         if (o.MaxLineLength > o.MaxBatchSize)
             return "-max-line-length (POLYMUR_GW_MAX_LINE_LENGTH) is larger than -max-batch-size (POLYMUR_GW_MAX_BATCH_SIZE)";
+        if (o.TcpPort is not null && o.TcpTenant is null)
+            return "-listen-tcp-port (POLYMUR_GW_LISTEN_TCP_PORT) needs -tcp-tenant (POLYMUR_GW_TCP_TENANT): the key name its lines belong to";
+        if (o.TcpTenant is not null && o.TcpPort is null)
+            return "-tcp-tenant (POLYMUR_GW_TCP_TENANT) is set but -listen-tcp-port (POLYMUR_GW_LISTEN_TCP_PORT) is not";
+        if (o.TcpTenant is not null && !KeyNames.IsValid(o.TcpTenant))
+            return $"-tcp-tenant (POLYMUR_GW_TCP_TENANT) \"{o.TcpTenant}\" is not a valid key name: {KeyNames.Rule}";
+        if (o.TcpPort is int tcp && tcp != 0 && (tcp == o.HttpPort || (o.HttpsEnabled && tcp == o.HttpsPort)))
+            return $"-listen-tcp-port (POLYMUR_GW_LISTEN_TCP_PORT) {tcp} is also an HTTP or HTTPS port";
         if (o.ClientAuth != ClientAuth.None && o.ClientCaPath is null)
             return $"-client-auth (POLYMUR_GW_CLIENT_AUTH) {o.ClientAuth.ToString().ToLowerInvariant()} needs -client-ca (POLYMUR_GW_CLIENT_CA): the CA client certificates are verified against";
         if (o.ClientCaPath is not null && o.ClientAuth == ClientAuth.None)

@@ -82,6 +82,12 @@ internal static class Flags
         new() { Name = "listen-https-port", Kind = "string", Default = Int(Defaults.HttpsPort),
             Help = "Polymur-gateway listen port (https)",
             Apply = (o, v) => o with { HttpsPort = Port(v, Defaults.HttpsPort) } },
+        new() { Name = "listen-tcp-addr", Kind = "string", Default = Defaults.TcpAddress,
+            Help = "Address of the plaintext listener (-listen-tcp-port); it has no authentication, so it stays on loopback unless you say otherwise",
+            Apply = (o, v) => o with { TcpAddress = TcpHost(v) } },
+        new() { Name = "listen-tcp-port", Kind = "string", Default = "",
+            Help = "Port for Graphite's plaintext line protocol from trusted senders, lines attributed to -tcp-tenant (empty: no plaintext listener; 0: any free port)",
+            Apply = (o, v) => o with { TcpPort = v.Length == 0 ? null : Port(v, 0) } },
         new() { Name = "max-batch-size", Kind = "size", Default = ValueParsers.FormatSize(Defaults.MaxBatchSize),
             Help = "Largest batch after gunzip; larger is answered 413 (stops gzip bombs)",
             Apply = (o, v) => o with { MaxBatchSize = Size(v, max: int.MaxValue - 1) } },
@@ -133,6 +139,15 @@ internal static class Flags
         new() { Name = "summary-interval", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.SummaryInterval),
             Help = "How often to log a summary line (received, delivered, rate, non-empty queues); 0 turns it off",
             Apply = (o, v) => o with { SummaryInterval = Duration(v) } },
+        new() { Name = "tcp-idle-timeout", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.TcpIdleTimeout),
+            Help = "A plaintext connection that sends nothing this long is closed, its last line kept (0: never)",
+            Apply = (o, v) => o with { TcpIdleTimeout = Duration(v) } },
+        new() { Name = "tcp-max-connections", Kind = "int", Default = Int(Defaults.TcpMaxConnections),
+            Help = "Plaintext connections open at once (its own cap, apart from -max-connections); past it a new one is closed at once",
+            Apply = (o, v) => o with { TcpMaxConnections = PositiveInt(v) } },
+        new() { Name = "tcp-tenant", Kind = "string", Default = "",
+            Help = "Key name the plaintext listener's lines belong to: their -key-prefix, limits and accounting (needed with -listen-tcp-port)",
+            Apply = (o, v) => o with { TcpTenant = NonEmptyOrNull(v) } },
         new() { Name = "tenant-grace", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.TenantGrace),
             Help = "How long a tenant whose key left Consul keeps its series in /metrics, /stats and /tenants",
             Apply = (o, v) => o with { TenantGrace = Duration(v) } },
@@ -183,6 +198,9 @@ internal static class Flags
             return v.Trim('[', ']');
         throw new FormatException("not an IP address or 'localhost' (empty means all interfaces)");
     }
+
+    private static string TcpHost(string v) =>
+        System.Net.IPAddress.TryParse(v.Trim('[', ']'), out var ip) ? ip.ToString() : throw new FormatException("not an IP address (0.0.0.0 or :: for all interfaces)");
 
     // Dot-separated segments of letters, digits, '_' and '-', or {host}: a path carbon stores as given.
     private static string MetricsPrefixValue(string v)

@@ -154,5 +154,19 @@ public sealed record GatewayOptions
 
     public ClientAuth ClientAuth { get; init; } = ClientAuth.None;
 
+    /// <summary>-listen-tcp-port: Graphite's plaintext protocol; null when not listening (0 picks a free port).</summary>
+    public int? TcpPort { get; init; }
+
+    /// <summary>Loopback unless asked: the plaintext listener has no authentication.</summary>
+    public string TcpAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>The key name the plaintext listener's lines are attributed to.</summary>
+    public string? TcpTenant { get; init; }
+
+    public int TcpMaxConnections { get; init; } = 512;
+
+    /// <summary>A plaintext connection silent this long is closed (0: never).</summary>
+    public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     public bool HttpsEnabled => CertPath is not null && KeyPath is not null;
 }

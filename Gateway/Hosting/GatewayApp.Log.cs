@@ -5,6 +5,9 @@ public sealed partial class GatewayApp
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening for ingest on {Address}")]
     private partial void LogListening(string address);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Plaintext (Graphite line protocol) listening on tcp://{Address}, lines attributed to tenant {Tenant}")]
+    private partial void LogPlaintextListening(string address, string tenant);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin API listening on {Address}")]
     private partial void LogAdminListening(string address);
 

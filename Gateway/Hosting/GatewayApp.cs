@@ -85,6 +85,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
     /// <summary>The bound ingest URLs (http:// and https://), with real ports when 0 was asked for.</summary>
     public IReadOnlyList<string> Addresses => _listeners.Urls(ListenerScope.Ingest);
 
+    /// <summary>The plaintext listener's bound address, under -listen-tcp-port.</summary>
+    public System.Net.IPEndPoint? PlaintextEndpoint => _ingest.Plaintext?.Endpoint;
+
+    internal Ingest.Plaintext.PlaintextCounters? PlaintextCounters => _ingest.Plaintext?.Counters;
+
     /// <summary>The bound admin API URL.</summary>
     public string AdminAddress => _listeners.Urls(ListenerScope.Admin)[0];
 
@@ -115,6 +120,13 @@ public sealed partial class GatewayApp : IAsyncDisposable
         Destinations.Start(_dropReportInterval);
         await _web.StartAsync(cancel);
         _certificate?.Start();
+        if (_ingest.Plaintext is { } plaintext)
+        {
+            plaintext.Start();
+            LogPlaintextListening(plaintext.Endpoint.ToString(), _options.TcpTenant!);
+            if (!plaintext.Endpoint.Address.Equals(System.Net.IPAddress.Loopback) && !plaintext.Endpoint.Address.Equals(System.Net.IPAddress.IPv6Loopback))
+                LogExposed("Plaintext", plaintext.Endpoint.ToString());
+        }
         _tenants.Register(Addresses, StatsAddress, _hostName);
         foreach (var address in Addresses)
             LogListening(address);
@@ -147,7 +159,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
             await _telemetry.SelfMetrics.DisposeAsync();
         if (_telemetry.Summary is not null)
             await _telemetry.Summary.DisposeAsync();
-        await _web.StopAsync();
+        // Both listeners stop at once: HTTP requests finish, plaintext connections queue the lines they hold.
+        await Task.WhenAll(_web.StopAsync(), _ingest.Plaintext?.StopAsync(_options.DrainTimeout) ?? Task.CompletedTask);
         long queued = Destinations.Current.Sum(d => d.QueuedPoints);
         LogDraining(queued, _options.DrainTimeout.TotalSeconds);
         await Destinations.DrainAsync(_options.DrainTimeout);
@@ -174,6 +187,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        if (_ingest.Plaintext is { } plaintext)
+            await plaintext.DisposeAsync();
         await _web.DisposeAsync();
         await Connections.DisposeAsync();
     }

@@ -20,6 +20,7 @@ internal sealed partial class IngestHandler(
     TenantRegistry tenants,
     GzipBatchDecoder decoder,
     BufferPool buffers,
+    BatchParser parser,
     BatchDispatcher dispatcher,
     DecodeSlots decodeSlots,
     IngestCounters counters,
@@ -150,23 +151,22 @@ internal sealed partial class IngestHandler(
 
         Span<byte> rejectedRoom = stackalloc byte[RejectedLine.MaxBytes];
         var rejected = new RejectedLine(rejectedRoom);
-        ParseCounts parsed = Parse(decoded, keyName, ref rejected, out byte[] lines, out int length, out LineIndex index);
-        if (length < 0)
+        var lines = parser.Parse(decoded, keyName, ref rejected);
+        ParseCounts parsed = lines.Counts;
+        if (lines.Overflowed)
         {
-            index.ReturnTo(buffers);
-            buffers.Return(lines);
+            lines.ReturnTo(buffers);
             await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes with the key prefix (-max-batch-size)\n");
             return false;
         }
         if (!tenant.Bucket.TryTake(parsed.Valid, out var retryAfter))
         {
-            index.ReturnTo(buffers);
-            buffers.Return(lines);
+            lines.ReturnTo(buffers);
             await RefuseOverQuotaAsync(context, tenant, retryAfter);
             return false;
         }
         var sample = rejected.Taken ? new RejectSample(0, RejectedLine.Describe(rejected.Fault, options.MaxLineLength), rejected.Text()) : null;
-        string? refusal = await DispatchAsync(lines, length, parsed, index, tenant.Share, context.RequestAborted);
+        string? refusal = await DispatchAsync(lines, tenant.Share, context.RequestAborted);
         if (refusal is not null)
         {
             await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, refusal);
@@ -184,46 +184,9 @@ internal sealed partial class IngestHandler(
         return true;
     }
 
-    /// <summary>
-    /// Validates and compacts (or prefixes) the lines, in one pass that also fills the router's line index
-    /// when it wants one and keeps the first rejected line; the decoded buffer is consumed.
-    /// </summary>
-    private ParseCounts Parse(in DecodedBatch decoded, string keyName, ref RejectedLine rejected, out byte[] lines, out int length, out LineIndex index)
-    {
-        byte[]? entries = RentIndex(decoded.Length);
-        ParseCounts counts;
-        int indexed;
-        if (!options.KeyPrefix)
-        {
-            lines = decoded.Buffer;
-            counts = LineSplitter.CompactInPlace(decoded.Buffer, decoded.Length, options.MaxLineLength, LineIndex.Writable(entries), ref rejected, out length, out indexed);
-        }
-        else
-        {
-            Span<byte> prefix = stackalloc byte[Encoding.UTF8.GetMaxByteCount(keyName.Length)];
-            prefix = prefix[..Encoding.UTF8.GetBytes(keyName, prefix)];
-            lines = buffers.Rent(decoded.Length + decoded.Length / 4 + 64);
-            counts = LineSplitter.CopyWithPrefix(decoded.Buffer.AsSpan(0, decoded.Length), prefix, options.MaxLineLength, options.MaxBatchSize, buffers, ref lines, LineIndex.Writable(entries), ref rejected, out length, out indexed);
-            decoded.ReturnBuffer();
-        }
-        index = new LineIndex(entries, indexed);
-        return counts;
-    }
-
-    // Room for one entry per 24 bytes, a typical line's length; a batch of shorter lines fills it and the
-    // router scans the rest itself. No index when it is not wanted, when a line could be too long for an
-    // entry, or when -max-batch-memory has no room for it.
-    private byte[]? RentIndex(int decodedLength)
-    {
-        if (!dispatcher.WantsLineIndex || options.MaxLineLength > LineIndex.MaxLineLength || decodedLength == 0)
-            return null;
-        int entries = Math.Min(decodedLength / 24 + 64, 1 << 16);
-        return buffers.TryRent(LineIndex.BytesFor(entries), options.MaxBatchMemory, out var buffer) ? buffer : null;
-    }
-
     /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/> and the tenant's share slot.</summary>
-    private async ValueTask<string?> DispatchAsync(byte[] lines, int length, ParseCounts parsed, LineIndex index, InflightBatches share, CancellationToken cancel) =>
-        await dispatcher.DispatchAsync(lines, length, parsed.Valid, index, share, cancel) switch
+    private async ValueTask<string?> DispatchAsync(ParsedLines lines, InflightBatches share, CancellationToken cancel) =>
+        await dispatcher.DispatchAsync(lines.Lines, lines.Length, lines.Counts.Valid, lines.Index, share, cancel) switch
         {
             DispatchResult.NoDestinations => "no destinations to deliver to\n",
             DispatchResult.Busy => $"gateway busy: {dispatcher.SlotCapacity} batches in flight (-incoming-queue-cap)\n",

@@ -10,7 +10,7 @@ namespace Polymur.Gateway.Telemetry;
 /// Takes snapshots of the running gateway's counters. A figure the kernel must supply (threads, CPU time, RSS)
 /// reads as -1 when it cannot, for example once file descriptors run out: telemetry never takes the process down.
 /// </summary>
-public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections, Func<SpoolStats?> spool, TenantRegistry tenants, Func<TlsStats?> tls)
+public sealed class StatsCollector(IngestCounters ingest, DestinationSet destinations, InflightBatches inflight, BufferPool buffers, long batchMemoryLimit, Func<KeySyncStatus> keys, Func<ConnectionStats> connections, Func<SpoolStats?> spool, TenantRegistry tenants, Func<TlsStats?> tls, Func<PlaintextStats?> plaintext)
 {
     private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
@@ -72,7 +72,8 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 OrMinusOne(static () => Environment.CpuUsage.TotalTime.TotalSeconds),
                 (int)OrMinusOne(static () => Process.GetCurrentProcess().Threads.Count)),
             [.. tenants.All().Select(TenantStats.Of)],
-            tls());
+            tls(),
+            plaintext());
     }
 
     private static double OrMinusOne(Func<double> read)

@@ -16,4 +16,5 @@ public sealed record StatsSnapshot(
     SpoolStats? Spool,
     RuntimeStats Runtime,
     TenantStats[] Tenants,
-    TlsStats? Tls);
+    TlsStats? Tls,
+    PlaintextStats? Plaintext);

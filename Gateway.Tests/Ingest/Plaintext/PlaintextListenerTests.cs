@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Ingest.Plaintext;
+
+/// <summary>-listen-tcp-port over real sockets: framing, limits, back-pressure, and a real carbon-c-relay sending to it.</summary>
+public class PlaintextListenerTests
+{
+    private static Task<TestGateway> StartAsync(IEnumerable<TcpSink> sinks, Func<GatewayOptions, GatewayOptions>? configure = null) =>
+        TestGateway.StartAsync(sinks, o => (configure ?? (x => x))(o with { TcpPort = 0, TcpTenant = "edge" }));
+
+    private static async Task<Socket> ConnectAsync(TestGateway gw)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(gw.App.PlaintextEndpoint!);
+        return socket;
+    }
+
+    private static async Task SendAsync(TestGateway gw, string text)
+    {
+        using var socket = await ConnectAsync(gw);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(text));
+        socket.Shutdown(SocketShutdown.Send);
+        // The gateway closes its side once it has queued what it read.
+        var buffer = new byte[16];
+        while (await socket.ReceiveAsync(buffer) > 0)
+        {
+        }
+    }
+
+    [Test]
+    public async Task Lines_are_routed_under_the_tenant_and_a_last_line_without_lf_is_kept()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink], o => o with { KeyPrefix = true });
+
+        await SendAsync(gw, "a.b 1 1700000000\r\nnot a line\n\nc.d 2.5 1700000001\ne.f 3 1700000002");
+
+        await Assert.That(await sink.WaitForAsync(3)).IsTrue();
+        await Assert.That(sink.Lines).IsEquivalentTo(["edge.a.b 1 1700000000", "edge.c.d 2.5 1700000001", "edge.e.f 3 1700000002"]);
+        var edge = gw.App.Tenants.Get("edge");
+        await Assert.That(edge.Counters.PointsAccepted).IsEqualTo(3);
+        await Assert.That(edge.Counters.PointsInvalid).IsEqualTo(1);
+        await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(4);
+        await Assert.That(edge.Rejects.Snapshot().Single().Line).IsEqualTo("not a line");
+    }
+
+    [Test]
+    public async Task Many_senders_with_lines_cut_across_writes_lose_and_repeat_nothing()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink]);
+        const int senders = 40, lines = 2500;
+
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(async s =>
+        {
+            var text = new StringBuilder();
+            for (int i = 0; i < lines; i++)
+                text.Append(LineOf(s, i));
+            byte[] bytes = Encoding.ASCII.GetBytes(text.ToString());
+            var random = new Random(s);
+            using var socket = await ConnectAsync(gw);
+            // Writes of 1 to 3000 bytes, so lines are cut anywhere, some one byte at a time.
+            for (int at = 0; at < bytes.Length;)
+            {
+                int n = Math.Min(bytes.Length - at, random.Next(1, 3000));
+                await socket.SendAsync(bytes.AsMemory(at, n));
+                at += n;
+            }
+            socket.Shutdown(SocketShutdown.Send);
+            while (await socket.ReceiveAsync(new byte[16]) > 0)
+            {
+            }
+        }));
+
+        await Assert.That(await sink.WaitForAsync(senders * lines, TimeSpan.FromSeconds(30))).IsTrue();
+        var got = await sink.SettleAsync();
+        await Assert.That(got.Count).IsEqualTo(senders * lines);
+        await Assert.That(got.Distinct().Count()).IsEqualTo(senders * lines);
+        await Assert.That(gw.App.Counters.LinesInvalid).IsEqualTo(0);
+        await Assert.That(gw.App.PlaintextCounters!.Accepted).IsEqualTo(senders);
+    }
+
+    private static string LineOf(int sender, int i) => $"s{sender}.m{i % 97}.n{i} {i}.5 {1700000000 + i}\n";
+
+    [Test]
+    public async Task A_line_past_the_limit_is_counted_and_skipped_even_across_many_reads()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink], o => o with { MaxLineLength = 100 });
+        var huge = "long." + new string('x', 300_000) + " 1 1700000000\n";
+
+        await SendAsync(gw, "a.one 1 1700000000\n" + huge + "a.two 2 1700000000\n" + "short." + new string('y', 120) + " 1 1700000000\na.three 3 1700000000\n");
+
+        await Assert.That(await sink.WaitForAsync(3)).IsTrue();
+        await Assert.That(await sink.SettleAsync()).IsEquivalentTo(["a.one 1 1700000000", "a.two 2 1700000000", "a.three 3 1700000000"]);
+        await Assert.That(gw.App.Counters.LinesTooLong).IsEqualTo(2);
+    }
+
+    [Test]
+    public async Task Past_the_connection_cap_a_new_connection_is_closed_and_counted()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink], o => o with { TcpMaxConnections = 2 });
+        using var first = await ConnectAsync(gw);
+        using var second = await ConnectAsync(gw);
+        await Assert.That(await Poll.UntilAsync(() => gw.App.PlaintextCounters!.Open == 2, TimeSpan.FromSeconds(5))).IsTrue();
+
+        using var third = await ConnectAsync(gw);
+        var buffer = new byte[16];
+        var read = third.ReceiveAsync(buffer.AsMemory()).AsTask();
+        await Assert.That(await Task.WhenAny(read, Task.Delay(5000)) == read).IsTrue();
+        await Assert.That(gw.App.PlaintextCounters!.Refused).IsEqualTo(1);
+
+        // The two open ones still work.
+        await first.SendAsync(Encoding.ASCII.GetBytes("cap.a 1 1700000000\n"));
+        await Assert.That(await sink.WaitForAsync(1)).IsTrue();
+    }
+
+    [Test]
+    public async Task An_idle_connection_is_closed_and_its_last_line_kept()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink], o => o with { TcpIdleTimeout = TimeSpan.FromMilliseconds(300) });
+        using var socket = await ConnectAsync(gw);
+        await socket.SendAsync(Encoding.ASCII.GetBytes("idle.a 1 1700000000\nidle.b 2 1700000000"));
+
+        var closed = socket.ReceiveAsync(new byte[16].AsMemory()).AsTask();
+        await Assert.That(await Task.WhenAny(closed, Task.Delay(5000)) == closed).IsTrue();
+        await Assert.That(await sink.WaitForAsync(2)).IsTrue();
+        await Assert.That(sink.Lines).IsEquivalentTo(["idle.a 1 1700000000", "idle.b 2 1700000000"]);
+        await Assert.That(gw.App.PlaintextCounters!.IdleClosed).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task A_stalled_destination_stops_the_reading_and_nothing_is_dropped()
+    {
+        await using var stalled = new StalledSink();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            OutgoingQueueCap = 5000,
+            QueueWait = TimeSpan.FromMilliseconds(100),
+            TcpPort = 0,
+            TcpTenant = "edge",
+        });
+        const int lines = 400_000;
+        var text = new StringBuilder();
+        for (int i = 0; i < lines; i++)
+            text.Append("stall.metric.").Append(i).Append(" 1 1700000000\n");
+        byte[] bytes = Encoding.ASCII.GetBytes(text.ToString());
+        using var socket = await ConnectAsync(gw);
+        socket.SendBufferSize = 64 * 1024;
+        var sending = Task.Run(async () =>
+        {
+            await socket.SendAsync(bytes);
+            socket.Shutdown(SocketShutdown.Send);
+        });
+
+        var tcp = gw.App.PlaintextCounters!;
+        await Assert.That(await Poll.UntilAsync(() => tcp.Stalls > 0, TimeSpan.FromSeconds(10))).IsTrue();
+        await Task.Delay(1000);
+        // The gateway reads nothing while it cannot queue: the sender is held by TCP, and nothing is refused or dropped.
+        await Assert.That(sending.IsCompleted).IsFalse();
+        var destination = gw.App.Destinations.Current[0];
+        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
+
+        stalled.Resume();
+        await sending.WaitAsync(TimeSpan.FromSeconds(30));
+        await Assert.That(await Poll.UntilAsync(() => stalled.Lines == lines, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
+        await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(lines);
+        await Assert.That(tcp.Stalled > TimeSpan.FromSeconds(1)).IsTrue();
+    }
+
+    [Test]
+    public async Task A_real_carbon_c_relay_forwards_into_it()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink], o => o with { KeyPrefix = true });
+        await using var relay = await CarbonCRelay.StartForwardingAsync(gw.App.PlaintextEndpoint!.Port);
+        const int senders = 8, lines = 5000;
+
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(async s =>
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, relay.Port);
+            var text = new StringBuilder();
+            for (int i = 0; i < lines; i++)
+                text.Append(LineOf(s, i));
+            await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes(text.ToString()));
+        }));
+
+        await Assert.That(await sink.WaitForAsync(senders * lines, TimeSpan.FromSeconds(30))).IsTrue();
+        var got = await sink.SettleAsync();
+        await Assert.That(got.Count).IsEqualTo(senders * lines);
+        await Assert.That(got.All(l => l.StartsWith("edge.s", StringComparison.Ordinal))).IsTrue();
+        await Assert.That(got.Distinct().Count()).IsEqualTo(senders * lines);
+        await Assert.That(gw.App.Tenants.Get("edge").Counters.PointsAccepted).IsEqualTo(senders * lines);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+using Polymur.Gateway.Primitives;
+
+namespace Polymur.Gateway.Ingest.Plaintext;
+
+/// <summary>How a plaintext connection ended, which decides the fate of an unfinished last line.</summary>
+internal enum ConnectionEnd
+{
+    /// <summary>The sender closed (FIN): its last line is complete even without an LF, and is kept.</summary>
+    Closed,
+
+    /// <summary>-tcp-idle-timeout passed without a byte: the last line is kept, as at a close.</summary>
+    Idle,
+
+    /// <summary>Reset, or another socket error: an unfinished last line is dropped and counted.</summary>
+    Reset,
+
+    /// <summary>The gateway is stopping: complete lines are queued, an unfinished one is dropped and counted.</summary>
+    Stopping,
+}
+
+/// <summary>
+/// One sender's connection: reads into one buffer, hands each run of complete lines to the intake, and keeps a
+/// line cut by a read for the next one. While more bytes are already waiting it reads on before handing over,
+/// so a busy sender's lines go in batches and a quiet one's are queued at once.
+/// </summary>
+internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake, PlaintextOptions options, BufferPool buffers)
+{
+    private readonly PlaintextCounters _counters = intake.Counters;
+    private readonly IPAddress? _peer = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+    private byte[] _buffer = [];
+    private int _filled;
+    private bool _skipping; // inside a line too long to keep, until its LF
+    private int _skippedTooLong;
+
+    /// <summary>
+    /// Runs until the sender closes, goes idle or resets, or <paramref name="stopping"/> fires. Then queues what
+    /// is left, giving up only when <paramref name="abort"/> fires (the stop's drain time ran out).
+    /// </summary>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken abort)
+    {
+        _buffer = buffers.Rent(options.ReadBufferSize);
+        try
+        {
+            var end = await ReadAsync(stopping, abort);
+            int complete = end is ConnectionEnd.Closed or ConnectionEnd.Idle ? _filled : CompleteLength();
+            if (complete < _filled)
+                _counters.AddPartialDropped();
+            if (complete > 0 || _skippedTooLong > 0)
+                await HandOverAsync(complete, abort);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            _counters.AddLostAtStop(_buffer.AsSpan(0, CompleteLength()).Count((byte)'\n'));
+        }
+        finally
+        {
+            buffers.Return(_buffer);
+            socket.Dispose();
+            _counters.Closed();
+        }
+    }
+
+    private async Task<ConnectionEnd> ReadAsync(CancellationToken stopping, CancellationToken abort)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        while (true)
+        {
+            if (options.IdleTimeout > TimeSpan.Zero)
+                idle.CancelAfter(options.IdleTimeout);
+            int read;
+            try
+            {
+                read = await socket.ReceiveAsync(_buffer.AsMemory(_filled), SocketFlags.None, idle.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                if (stopping.IsCancellationRequested)
+                    return ConnectionEnd.Stopping;
+                _counters.AddIdleClosed();
+                return ConnectionEnd.Idle;
+            }
+            catch (SocketException)
+            {
+                return ConnectionEnd.Reset;
+            }
+            if (read == 0)
+                return ConnectionEnd.Closed;
+            if (_skipping)
+                read = SkipRestOfLongLine(read);
+            _filled += read;
+            if (_filled < _buffer.Length && socket.Available > 0)
+                continue;
+            int complete = CompleteLength();
+            if (complete > 0)
+                await HandOverAsync(complete, abort);
+            if (_filled > options.MaxLineLength)
+            {
+                // A line longer than the limit with no end in sight: count it, and drop it up to its LF.
+                _skippedTooLong++;
+                _skipping = true;
+                _filled = 0;
+            }
+        }
+    }
+
+    /// <summary>Queues <c>_buffer[..complete]</c> and moves the rest to the front.</summary>
+    private async Task HandOverAsync(int complete, CancellationToken abort)
+    {
+        await intake.DeliverAsync(_buffer, complete, _skippedTooLong, _peer, abort);
+        _skippedTooLong = 0;
+        _buffer.AsSpan(complete, _filled - complete).CopyTo(_buffer);
+        _filled -= complete;
+    }
+
+    private int CompleteLength() => _buffer.AsSpan(0, _filled).LastIndexOf((byte)'\n') + 1;
+
+    // Drops the new bytes up to and including the long line's LF; returns how many are left after it.
+    private int SkipRestOfLongLine(int read)
+    {
+        var fresh = _buffer.AsSpan(_filled, read);
+        int lf = fresh.IndexOf((byte)'\n');
+        if (lf < 0)
+            return 0;
+        _skipping = false;
+        fresh[(lf + 1)..].CopyTo(fresh);
+        return read - lf - 1;
+    }
+}

@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Logging;
+
+namespace Polymur.Gateway.Ingest.Plaintext;
+
+internal sealed partial class PlaintextIntake
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Plaintext listener: stopped reading from {Peer} until the gateway can take its lines: {Reason} ({Suppressed} more stalls not logged)")]
+    private partial void LogStalled(string peer, string reason, long suppressed);
+}

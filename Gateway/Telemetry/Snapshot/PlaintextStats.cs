@@ -1,0 +1,14 @@
+namespace Polymur.Gateway.Telemetry;
+
+/// <summary>The plaintext listener (-listen-tcp-port): its connections, and the time they spent not reading.</summary>
+public sealed record PlaintextStats(
+    string Tenant,
+    int Open,
+    int Limit,
+    long Accepted,
+    long Refused,
+    long IdleClosed,
+    long Stalls,
+    double StalledSeconds,
+    long PartialLinesDropped,
+    long LinesLostAtStop);
