@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+tls+reload:1 broadcast+tlsdest:1 tcp:1 tcp+stall:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
 bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -28,6 +28,9 @@ export BENCH_BATCH="$work/batch.gz"
 # A throwaway certificate for the HTTPS scenarios.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
+# A second pair, for +reload: the serving pair is swapped between the two under load.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key2.pem" -out "$work/cert2.pem" 2> /dev/null
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%d)"
 zlib_line=$(taskset -c 0 "$tools" inflate "$work/batch.gz" 3)
 libdeflate_line=$(taskset -c 0 "$tools" inflate-libdeflate "$work/batch.gz" 3)
@@ -101,7 +104,10 @@ spool_scenario() {
 # One scenario: DIST[+OPTION...]:N. Options: spool (-spool-dir on, every destination up), prefix (-key-prefix),
 # tls (HTTPS, HTTP/1.1, wrk), h2 (HTTPS, h2 by ALPN, h2load), lines100 (100-line batches), empty (a proxy's
 # 23-byte idle flush: no metrics, so the cost is per request), idle (2000 idle keep-alive connections held
-# open throughout: RSS, and what each costs), ping (/ping with no body: the floor of any request here).
+# open throughout: RSS, and what each costs), ping (/ping with no body: the floor of any request here),
+# reload (with tls: the serving pair is renamed over by another every 2.5 s, as renewal tools do; the
+# gateway takes a change that held for a second, so faster swaps would not all be taken), tlsdest
+# (the destinations are tls://, verified against -destination-ca; the sink speaks TLS).
 run_scenario() {
   local scenario=$1 spec=${1%%:*} n=${1##*:}
   local dist=${spec%%+*} opts="+${spec#*+}+" flags=() batch=$work/batch.gz lines=5000 scheme=http client=wrk path=ingest
@@ -114,16 +120,19 @@ run_scenario() {
   case $opts in *+empty+*) batch=$work/empty.gz; lines=0;; esac
   case $opts in *+ping+*) batch=$work/empty.gz; lines=0; path=ping;; esac
   case $opts in *+idle+*) flags+=(-max-connections 4096);; esac
+  local sinkmode=(sink) scheme_dest=""
+  case $opts in *+tlsdest+*) sinkmode=(tls-sink "$work/cert.pem" "$work/key.pem"); scheme_dest="tls://"; flags+=(-destination-ca "$work/cert.pem");; esac
   local ports=() dests=() p i
-  for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("127.0.0.1:$p:d$i"); done
+  for i in $(seq 1 "$n"); do p=$(free_port); ports+=("$p"); dests+=("${scheme_dest}127.0.0.1:$p:d$i"); done
   rm -f "$work/count"
-  taskset -c 1 "$tools" sink "$work/count" "${ports[@]}" > "$work/sink.log" &
+  taskset -c 1 "$tools" "${sinkmode[@]}" "$work/count" "${ports[@]}" > "$work/sink.log" &
   local sink=$!
   wait_until "the sink" test -s "$work/count"
   local port stat url
   port=$(free_port); stat=$(free_port)
   if [ "$scheme" = https ]; then
-    flags+=(-cert "$work/cert.pem" -key "$work/key.pem" -listen-https-port "$port" -listen-http-port "$(free_port)")
+    cp "$work/cert.pem" "$work/serving-cert.pem"; cp "$work/key.pem" "$work/serving-key.pem"
+    flags+=(-cert "$work/serving-cert.pem" -key "$work/serving-key.pem" -listen-https-port "$port" -listen-http-port "$(free_port)")
   else
     flags+=(-listen-http-port "$port")
   fi
@@ -142,6 +151,19 @@ run_scenario() {
     wait_until "2000 idle connections" grep -q ready "$work/idle.out"
     sleep 0.5
     rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$gw/status");;
+  esac
+  local reloader=""
+  case $opts in *+reload+*)
+    ( k=2; while true; do
+        sleep 2.5
+        cp "$work/key$k.pem" "$work/serving-key.pem.new"; cp "$work/cert$k.pem" "$work/serving-cert.pem.new"
+        mv "$work/serving-key.pem.new" "$work/serving-key.pem"; mv "$work/serving-cert.pem.new" "$work/serving-cert.pem"
+        k=$([ "$k" = 2 ] && echo "" || echo 2)
+      done ) &
+    reloader=$!
+    ( while true; do curl -sk -o /dev/null -w '%{http_code}\n' -X POST -H 'X-Polymur-Key: 123' "$url/ping" >> "$work/handshakes" || echo failed >> "$work/handshakes"; sleep 0.05; done ) &
+    reloader="$reloader $!"
+    rm -f "$work/handshakes";;
   esac
   local before after b1 i1 b2 i2
   before=$(cpu_ticks $gw)
@@ -172,6 +194,12 @@ run_scenario() {
   spooled=$(metric "127.0.0.1:$stat" polymur_gateway_points_spooled_total)
   open=$(metric "127.0.0.1:$stat" polymur_gateway_connections)
   [ -z "$idle" ] || { kill $idle; wait $idle 2>/dev/null || true; }
+  local reloads=""
+  [ -z "$reloader" ] || { kill $reloader; wait $reloader 2>/dev/null || true
+    reloads="fresh handshakes: $(grep -c '^200$' "$work/handshakes" || true) answered 200, $(grep -vc '^200$' "$work/handshakes" || true) not; "
+    reloads="$reloads$(curl -sf "http://127.0.0.1:$stat/metrics" | awk '/^polymur_gateway_tls_certificate_reloads_total/ {printf "%s ", $0}')"; }
+  local tls_failures=""
+  case $opts in *+tlsdest+*) tls_failures=$(metric "127.0.0.1:$stat" polymur_gateway_destination_tls_failures_total);; esac
   kill -TERM $gw; wait $gw || true   # exits only once its queues are drained
   sleep 0.3
   local delivered accepted_lines cpu_ns metrics this
@@ -202,7 +230,55 @@ run_scenario() {
   echo "request latency:         $latency"
   echo "peak RSS:                $((peak / 1024)) MiB"
   [ -z "$idle" ] || echo "idle connections:        $((open - 4)) held besides the load's 4; RSS $((rss_before_idle / 1024)) -> $((rss_idle / 1024)) MiB opening them: $(( (rss_idle - rss_before_idle) * 1024 / 2000 )) bytes each"
+  [ -z "$reloads" ] || echo "certificate reloads:     $reloads(a new pair renamed in every 2.5 s; failed requests are the errors above)"
+  [ -z "$tls_failures" ] || echo "destination TLS:         $tls_failures handshake or verification failures"
   case $opts in *+spool+*) echo "went through the spool:  $spooled points (every destination up: a queue full past the grace)";; esac
+}
+
+# tcp[+stall]:1: the plaintext listener (-listen-tcp-port), broadcast to one sink, 4 sender connections each
+# writing makebatch's 5000 lines, uncompressed, over and over. With +stall the sink is stopped (SIGSTOP) for 3 s
+# in the middle: the gateway's queue fills, its connections stop reading, and the senders are held by TCP.
+plaintext_scenario() {
+  local spec=${1%%:*} p tcpport port stat
+  p=$(free_port); tcpport=$(free_port); port=$(free_port); stat=$(free_port)
+  rm -f "$work/count"
+  taskset -c 1 "$tools" sink "$work/count" "$p" > "$work/sink.log" &
+  local sink=$!
+  wait_until "the sink" test -s "$work/count"
+  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -listen-http-port "$port" -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
+    -destinations "127.0.0.1:$p:d1" -listen-tcp-port "$tcpport" -tcp-tenant bench 2> "$work/gw.log" &
+  local gw=$!
+  wait_until "the gateway" curl -sf -o /dev/null "http://127.0.0.1:$stat/metrics"
+  local before after stopper=""
+  before=$(cpu_ticks $gw)
+  if [ "$spec" = tcp+stall ]; then
+    ( sleep "$(awk -v s="$secs" 'BEGIN{print s/2 - 1.5}')"; kill -STOP $sink; sleep 3; kill -CONT $sink ) &
+    stopper=$!
+  fi
+  taskset -c 1 "$tools" tcpsend "$tcpport" 4 "$secs" > "$work/tcpsend.txt"
+  [ -z "$stopper" ] || wait $stopper
+  local sent; sent=$(awk -F= '/^sent_lines=/{print $2}' "$work/tcpsend.txt")
+  local deadline=$((SECONDS + 60))
+  while [ "$(cat "$work/count")" -lt "$sent" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  after=$(cpu_ticks $gw)
+  local stalls stalled dropped
+  stalls=$(metric "127.0.0.1:$stat" polymur_gateway_tcp_stalls_total)
+  stalled=$(curl -sf "http://127.0.0.1:$stat/metrics" | awk '/^polymur_gateway_tcp_stalled_seconds_total/ {print $2}')
+  dropped=$(metric "127.0.0.1:$stat" polymur_gateway_points_dropped_total)
+  kill -TERM $gw; wait $gw || true
+  sleep 0.3
+  local delivered; delivered=$(cat "$work/count")
+  kill $sink; wait $sink 2>/dev/null || true
+  local cpu_ns=$(( (after - before) * 1000000000 / hz )) this
+  this=$(awk -v c="$cpu_ns" -v m="$sent" 'BEGIN{printf "%.1f", c/m}')
+  echo
+  echo "== plaintext listener${stopper:+, the sink stopped for 3 s midway}, broadcast to 1, ${secs}s, 4 sender connections (round $round of $rounds)"
+  echo "lines sent:              $sent; delivered $delivered (lost $((sent - delivered))); dropped by the gateway: $dropped"
+  echo "lines/s:                 $((sent / secs))"
+  echo "gateway CPU ns/metric:   $this"
+  echo "stalls:                  $stalls, $stalled s not reading (summed over connections)"
+  echo "sent per 0.5 s:          $(awk -F= '/^timeline=/{print $2}' "$work/tcpsend.txt")"
+  cost[$1]="${cost[$1]:-} $this"
 }
 
 declare -A cost peaks   # scenario -> CPU cost and peak RSS (MiB) in each round, for the ratios at the end
@@ -211,6 +287,8 @@ for round in $(seq 1 "$rounds"); do
 for scenario in $scenarios; do
   if [ "${scenario%%:*}" = spool ]; then
     spool_scenario "${scenario##*:}"
+  elif [ "${scenario%%[+:]*}" = tcp ]; then
+    plaintext_scenario "$scenario"
   else
     run_scenario "$scenario"
   fi
@@ -240,6 +318,9 @@ echo
 ratio "hash-route:3" "broadcast:1" "ratio hash-route to 3 / broadcast to 1:        " || true
 ratio "broadcast+prefix:1" "broadcast:1" "ratio -key-prefix / without, broadcast to 1:   " || true
 ratio "broadcast+tls:1" "broadcast:1" "ratio HTTPS h1 / HTTP, broadcast to 1:         " || true
+ratio "broadcast+tls+reload:1" "broadcast+tls:1" "ratio HTTPS reloading every 2.5 s / not:       " || true
+ratio "broadcast+tlsdest:1" "broadcast:1" "ratio tls:// destination / plain, broadcast:   " || true
+ratio "tcp:1" "broadcast:1" "ratio plaintext TCP / HTTP gzip, per metric:   " || true
 ratio "broadcast+h2:1" "broadcast:1" "ratio HTTPS h2 / HTTP, broadcast to 1:         " || true
 ratio "broadcast+lines100:1" "broadcast:1" "ratio 100-line / 5000-line batches, per metric:" || true
 ratio "broadcast+empty:1" "broadcast+ping:1" "ratio empty batch / bare /ping, per request:     " || true

@@ -90,6 +90,8 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     internal Ingest.Plaintext.PlaintextCounters? PlaintextCounters => _ingest.Plaintext?.Counters;
 
+    internal Ingest.Plaintext.PlaintextListener? Plaintext => _ingest.Plaintext;
+
     /// <summary>The bound admin API URL.</summary>
     public string AdminAddress => _listeners.Urls(ListenerScope.Admin)[0];
 

@@ -11,6 +11,8 @@ return args.FirstOrDefault() switch
     "makeempty" => MakeEmpty(args[1]),
     "idle" => await IdleAsync(int.Parse(args[1]), int.Parse(args[2])),
     "sink" => await SinkAsync(args[1], args.Skip(2).Select(int.Parse).ToArray()),
+    "tls-sink" => await SinkAsync(args[3], args.Skip(4).Select(int.Parse).ToArray(), PlaintextBench.TlsServer(args[1], args[2])),
+    "tcpsend" => await PlaintextBench.SendAsync(int.Parse(args[1]), int.Parse(args[2]), double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)),
     "inflate" => Inflate(args[1], int.Parse(args[2])),
     "inflate-libdeflate" => LibdeflateFloor.Inflate(args[1], int.Parse(args[2])),
     "soak" => await Soak.RunAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), long.Parse(args[4]), args.Length > 5 ? args[5] : null),
@@ -21,7 +23,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("BenchTools makebatch FILE LINES | makeempty FILE | idle PORT CONNECTIONS | sink COUNTFILE PORT... | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR] | tenants-scale BINARY CONSUL N | fairness BINARY CONSUL SECONDS [GATEWAY FLAGS...]");
+    Console.Error.WriteLine("BenchTools makebatch FILE LINES | makeempty FILE | idle PORT CONNECTIONS | sink COUNTFILE PORT... | tls-sink CERT KEY COUNTFILE PORT... | tcpsend PORT CONNECTIONS SECONDS | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR] | tenants-scale BINARY CONSUL N | fairness BINARY CONSUL SECONDS [GATEWAY FLAGS...]");
     return 2;
 }
 
@@ -72,7 +74,8 @@ static async Task<int> IdleAsync(int port, int connections)
 // Counts LF bytes on every port; writes the running total to COUNTFILE every 50 ms. A dedicated thread per
 // listener and per connection: blocking reads on pool threads starve when the sink is pinned to one CPU
 // (the pool starts with one thread there), which showed up as 0.5-1 s stalls in the gateway's latency.
-static async Task<int> SinkAsync(string countFile, int[] ports)
+// With WRAP (tls-sink), each connection is read through the stream it returns.
+static async Task<int> SinkAsync(string countFile, int[] ports, Func<Socket, Stream>? wrap = null)
 {
     long total = 0;
     foreach (var port in ports)
@@ -88,8 +91,15 @@ static async Task<int> SinkAsync(string countFile, int[] ports)
                 {
                     var buffer = new byte[1 << 20];
                     int n;
-                    while ((n = socket.Receive(buffer)) > 0)
-                        Interlocked.Add(ref total, buffer.AsSpan(0, n).Count((byte)'\n'));
+                    try
+                    {
+                        using var stream = wrap is null ? new NetworkStream(socket, ownsSocket: true) : wrap(socket);
+                        while ((n = stream.Read(buffer)) > 0)
+                            Interlocked.Add(ref total, buffer.AsSpan(0, n).Count((byte)'\n'));
+                    }
+                    catch (IOException)
+                    {
+                    }
                     socket.Dispose();
                 }) { IsBackground = true }.Start();
             }

@@ -161,7 +161,7 @@ public class PlaintextListenerTests
         });
 
         var tcp = gw.App.PlaintextCounters!;
-        await Assert.That(await Poll.UntilAsync(() => tcp.Stalls > 0, TimeSpan.FromSeconds(10))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => gw.App.Plaintext!.Stalled() > 0, TimeSpan.FromSeconds(10))).IsTrue();
         await Task.Delay(1000);
         // The gateway reads nothing while it cannot queue: the sender is held by TCP, and nothing is refused or dropped.
         await Assert.That(sending.IsCompleted).IsFalse();
@@ -173,7 +173,39 @@ public class PlaintextListenerTests
         await Assert.That(await Poll.UntilAsync(() => stalled.Lines == lines, TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
         await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(lines);
+        await Assert.That(tcp.Stalls).IsGreaterThan(0);
         await Assert.That(tcp.Stalled > TimeSpan.FromSeconds(1)).IsTrue();
+        await Assert.That(gw.App.Plaintext!.Stalled()).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task At_the_stop_lines_that_cannot_be_queued_are_counted_and_logged_and_the_stop_ends()
+    {
+        await using var stalled = new StalledSink();
+        var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            OutgoingQueueCap = 5000,
+            QueueWait = TimeSpan.FromMilliseconds(100),
+            DrainTimeout = TimeSpan.FromSeconds(1),
+            TcpPort = 0,
+            TcpTenant = "edge",
+        });
+        var text = new StringBuilder();
+        for (int i = 0; i < 200_000; i++)
+            text.Append("stop.metric.").Append(i).Append(" 1 1700000000\n");
+        text.Append("stop.unfinished 1 17");
+        using var socket = await ConnectAsync(gw);
+        var sending = socket.SendAsync(Encoding.ASCII.GetBytes(text.ToString()));
+        var tcp = gw.App.PlaintextCounters!;
+        await Assert.That(await Poll.UntilAsync(() => gw.App.Plaintext!.Stalled() > 0, TimeSpan.FromSeconds(10))).IsTrue();
+
+        var stop = gw.App.StopAsync();
+        await Assert.That(await Task.WhenAny(stop, Task.Delay(15_000)) == stop).IsTrue();
+        await Assert.That(tcp.LinesLostAtStop).IsGreaterThan(0);
+        await Assert.That(gw.Logs.All.Contains("lines read but not queued")).IsTrue();
+        await gw.DisposeAsync();
+        _ = sending;
     }
 
     [Test]

@@ -20,8 +20,8 @@ internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness,
             () => spools is null ? null : new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans]),
             tenants.Registry,
             () => certificate is null ? null : new TlsStats(certificate.Current.NotAfter.ToUniversalTime(), certificate.Current.SerialNumber, certificate.Reloads, certificate.Failures, certificate.LastError),
-            () => ingest.Plaintext?.Counters is not { } tcp ? null
-                : new PlaintextStats(options.TcpTenant!, tcp.Open, options.TcpMaxConnections, tcp.Accepted, tcp.Refused, tcp.IdleClosed, tcp.Stalls, tcp.Stalled.TotalSeconds, tcp.PartialLinesDropped, tcp.LinesLostAtStop));
+            () => ingest.Plaintext is not { Counters: var tcp } plaintext ? null
+                : new PlaintextStats(options.TcpTenant!, tcp.Open, options.TcpMaxConnections, plaintext.Stalled(), tcp.Accepted, tcp.Refused, tcp.IdleClosed, tcp.Stalls, tcp.Stalled.TotalSeconds, tcp.PartialLinesDropped, tcp.LinesLostAtStop));
         var consul = keys.Consul;
         var readiness = new Readiness(consul is null ? null : () => consul.FirstSync.IsCompleted, options.ReadyGrace);
         var selfMetrics = options.MetricsFlushSeconds > 0

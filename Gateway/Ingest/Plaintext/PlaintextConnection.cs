@@ -33,6 +33,14 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
     private int _filled;
     private bool _skipping; // inside a line too long to keep, until its LF
     private int _skippedTooLong;
+    private long _handingOverSince; // Stopwatch timestamp while lines are being queued, else 0
+
+    /// <summary>Whether the connection has been waiting longer than <paramref name="threshold"/> to queue a read's lines (not reading meanwhile).</summary>
+    public bool IsStalled(TimeSpan threshold)
+    {
+        long since = Volatile.Read(ref _handingOverSince);
+        return since != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(since) > threshold;
+    }
 
     /// <summary>
     /// Runs until the sender closes, goes idle or resets, or <paramref name="stopping"/> fires. Then queues what
@@ -108,7 +116,15 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
     /// <summary>Queues <c>_buffer[..complete]</c> and moves the rest to the front.</summary>
     private async Task HandOverAsync(int complete, CancellationToken abort)
     {
-        await intake.DeliverAsync(_buffer, complete, _skippedTooLong, _peer, abort);
+        Volatile.Write(ref _handingOverSince, System.Diagnostics.Stopwatch.GetTimestamp());
+        try
+        {
+            await intake.DeliverAsync(_buffer, complete, _skippedTooLong, _peer, abort);
+        }
+        finally
+        {
+            Volatile.Write(ref _handingOverSince, 0);
+        }
         _skippedTooLong = 0;
         _buffer.AsSpan(complete, _filled - complete).CopyTo(_buffer);
         _filled -= complete;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Polymur.Gateway.Outputs;
 using Polymur.Gateway.Parsing;
 using Polymur.Gateway.Primitives;
 using Polymur.Gateway.Routing;
@@ -26,6 +27,13 @@ internal sealed partial class PlaintextIntake(
     ILogger<PlaintextIntake> log)
 {
     private readonly LogLimiter _stallLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogLimiter _stallEndLog = new(TimeSpan.FromSeconds(10));
+
+    /// <summary>
+    /// Waiting out a writer that has not run yet is not a stall; past the time the queues grant a slow destination
+    /// before spooling for it, the connection has stopped reading for a reason.
+    /// </summary>
+    public static TimeSpan StallThreshold => Admission.SpoolGrace;
 
     public PlaintextCounters Counters => tcp;
 
@@ -36,36 +44,41 @@ internal sealed partial class PlaintextIntake(
     /// </summary>
     public async ValueTask DeliverAsync(byte[] raw, int length, int skippedTooLong, IPAddress? peer, CancellationToken cancel)
     {
-        long stalledSince = 0;
+        long start = Stopwatch.GetTimestamp();
+        var last = Outcome.Queued;
         while (true)
         {
             var tenant = tenants.Get(options.Tenant);
             var outcome = await TryDeliverAsync(tenant, raw, length, skippedTooLong, peer, cancel);
             if (outcome == Outcome.Queued)
                 break;
-            if (outcome == Outcome.TooLarge)
-            {
-                // -key-prefix made the read pass -max-batch-size: queue it in two halves, split at a line's end.
-                int half = Array.LastIndexOf(raw, (byte)'\n', length / 2) + 1;
-                if (half <= 0)
-                    half = Array.IndexOf(raw, (byte)'\n', length / 2, length - length / 2) + 1;
-                if (half > 0 && half < length)
-                {
-                    await DeliverAsync(raw, half, skippedTooLong, peer, cancel);
-                    await DeliverAsync(raw[half..length], length - half, 0, peer, cancel);
-                    break;
-                }
-            }
-            if (stalledSince == 0)
-            {
-                stalledSince = Stopwatch.GetTimestamp();
-                tcp.AddStall();
-                if (_stallLog.TryEnter(out long suppressed))
-                    LogStalled(peer?.ToString() ?? "?", Reason(outcome), suppressed);
-            }
+            if (outcome == Outcome.TooLarge && await TryDeliverInHalvesAsync(raw, length, skippedTooLong, peer, cancel))
+                break;
+            if (last == Outcome.Queued && _stallLog.TryEnter(out long suppressed))
+                LogStalled(peer?.ToString() ?? "?", Reason(outcome), suppressed);
+            last = outcome;
         }
-        if (stalledSince != 0)
-            tcp.AddStalled(Stopwatch.GetElapsedTime(stalledSince));
+        var took = Stopwatch.GetElapsedTime(start);
+        if (last != Outcome.Queued || took > StallThreshold)
+        {
+            tcp.AddStall();
+            tcp.AddStalled(took);
+            if (took >= TimeSpan.FromSeconds(1) && _stallEndLog.TryEnter(out long suppressed))
+                LogStallEnded(peer?.ToString() ?? "?", took.TotalSeconds, Reason(last), suppressed);
+        }
+    }
+
+    // -key-prefix made the read pass -max-batch-size: queue it in two halves, split at a line's end.
+    private async ValueTask<bool> TryDeliverInHalvesAsync(byte[] raw, int length, int skippedTooLong, IPAddress? peer, CancellationToken cancel)
+    {
+        int half = Array.LastIndexOf(raw, (byte)'\n', length / 2) + 1;
+        if (half <= 0)
+            half = Array.IndexOf(raw, (byte)'\n', length / 2, length - length / 2) + 1;
+        if (half <= 0 || half >= length)
+            return false;
+        await DeliverAsync(raw, half, skippedTooLong, peer, cancel);
+        await DeliverAsync(raw[half..length], length - half, 0, peer, cancel);
+        return true;
     }
 
     private async ValueTask<Outcome> TryDeliverAsync(Tenant tenant, byte[] raw, int length, int skippedTooLong, IPAddress? peer, CancellationToken cancel)
@@ -145,7 +158,8 @@ internal sealed partial class PlaintextIntake(
         Outcome.NoDestinations => "no destinations",
         Outcome.Busy => "batches in flight at the cap (-incoming-queue-cap)",
         Outcome.QueuesFull => "destination queues full",
-        _ => "a read too large to queue whole (-max-batch-size)",
+        Outcome.TooLarge => "a read too large to queue whole (-max-batch-size)",
+        _ => "waiting for room in the destination queues",
     };
 
     private enum Outcome

@@ -21,6 +21,9 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
 
     public PlaintextCounters Counters => intake.Counters;
 
+    /// <summary>Connections not reading now because the gateway could not yet take their lines (see <see cref="PlaintextIntake.StallThreshold"/>).</summary>
+    public int Stalled() => _connections.Keys.Count(c => c.IsStalled(PlaintextIntake.StallThreshold));
+
     /// <summary>The bound address, with the real port when 0 was asked for.</summary>
     public IPEndPoint Endpoint => (IPEndPoint)_socket!.LocalEndPoint!;
 

@@ -5,6 +5,7 @@ public sealed record PlaintextStats(
     string Tenant,
     int Open,
     int Limit,
+    int StalledNow,
     long Accepted,
     long Refused,
     long IdleClosed,
