@@ -99,4 +99,4 @@ bench: publish bench-deps consul
 	bench/tenants.sh
 
 bench-deps:
-	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v curl >/dev/null && command -v openssl >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libdeflate.so.0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client curl openssl libdeflate0; }
+	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v curl >/dev/null && command -v openssl >/dev/null && command -v carbon-c-relay >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libdeflate.so.0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client curl openssl carbon-c-relay libdeflate0; }

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+tls+reload:1 broadcast+tlsdest:1 tcp:1 tcp+stall:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+tls+fresh:1 broadcast+tls+reload+fresh:1 broadcast+tlsdest:1 tcp:1 tcp+stall:1 relay:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
 bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -106,7 +106,8 @@ spool_scenario() {
 # 23-byte idle flush: no metrics, so the cost is per request), idle (2000 idle keep-alive connections held
 # open throughout: RSS, and what each costs), ping (/ping with no body: the floor of any request here),
 # reload (with tls: the serving pair is renamed over by another every 2.5 s, as renewal tools do; the
-# gateway takes a change that held for a second, so faster swaps would not all be taken), tlsdest
+# gateway takes a change that held for a second, so faster swaps would not all be taken), fresh (with tls:
+# besides the load, a curl makes a new handshake for /ping every 50 ms), tlsdest
 # (the destinations are tls://, verified against -destination-ca; the sink speaks TLS).
 run_scenario() {
   local scenario=$1 spec=${1%%:*} n=${1##*:}
@@ -132,7 +133,8 @@ run_scenario() {
   port=$(free_port); stat=$(free_port)
   if [ "$scheme" = https ]; then
     cp "$work/cert.pem" "$work/serving-cert.pem"; cp "$work/key.pem" "$work/serving-key.pem"
-    flags+=(-cert "$work/serving-cert.pem" -key "$work/serving-key.pem" -listen-https-port "$port" -listen-http-port "$(free_port)")
+    local plain; plain=$(free_port); while [ "$plain" = "$port" ] || [ "$plain" = "$stat" ]; do plain=$(free_port); done
+    flags+=(-cert "$work/serving-cert.pem" -key "$work/serving-key.pem" -listen-https-port "$port" -listen-http-port "$plain")
   else
     flags+=(-listen-http-port "$port")
   fi
@@ -152,7 +154,7 @@ run_scenario() {
     sleep 0.5
     rss_idle=$(awk '/VmRSS/ {print $2}' "/proc/$gw/status");;
   esac
-  local reloader=""
+  local reloader="" fresh=""
   case $opts in *+reload+*)
     ( k=2; while true; do
         sleep 2.5
@@ -161,9 +163,13 @@ run_scenario() {
         k=$([ "$k" = 2 ] && echo "" || echo 2)
       done ) &
     reloader=$!
+    taskset -cp 1 $reloader > /dev/null;;   # with the load, off the gateway's core
+  esac
+  case $opts in *+fresh+*)
+    rm -f "$work/handshakes"
     ( while true; do curl -sk -o /dev/null -w '%{http_code}\n' -X POST -H 'X-Polymur-Key: 123' "$url/ping" >> "$work/handshakes" || echo failed >> "$work/handshakes"; sleep 0.05; done ) &
-    reloader="$reloader $!"
-    rm -f "$work/handshakes";;
+    fresh=$!
+    taskset -cp 1 $fresh > /dev/null;;
   esac
   local before after b1 i1 b2 i2
   before=$(cpu_ticks $gw)
@@ -195,8 +201,9 @@ run_scenario() {
   open=$(metric "127.0.0.1:$stat" polymur_gateway_connections)
   [ -z "$idle" ] || { kill $idle; wait $idle 2>/dev/null || true; }
   local reloads=""
+  [ -z "$fresh" ] || { kill $fresh; wait $fresh 2>/dev/null || true
+    reloads="fresh handshakes: $(grep -c '^200$' "$work/handshakes" || true) answered 200, $(grep -vc '^200$' "$work/handshakes" || true) not; "; }
   [ -z "$reloader" ] || { kill $reloader; wait $reloader 2>/dev/null || true
-    reloads="fresh handshakes: $(grep -c '^200$' "$work/handshakes" || true) answered 200, $(grep -vc '^200$' "$work/handshakes" || true) not; "
     reloads="$reloads$(curl -sf "http://127.0.0.1:$stat/metrics" | awk '/^polymur_gateway_tls_certificate_reloads_total/ {printf "%s ", $0}')"; }
   local tls_failures=""
   case $opts in *+tlsdest+*) tls_failures=$(metric "127.0.0.1:$stat" polymur_gateway_destination_tls_failures_total);; esac
@@ -230,7 +237,7 @@ run_scenario() {
   echo "request latency:         $latency"
   echo "peak RSS:                $((peak / 1024)) MiB"
   [ -z "$idle" ] || echo "idle connections:        $((open - 4)) held besides the load's 4; RSS $((rss_before_idle / 1024)) -> $((rss_idle / 1024)) MiB opening them: $(( (rss_idle - rss_before_idle) * 1024 / 2000 )) bytes each"
-  [ -z "$reloads" ] || echo "certificate reloads:     $reloads(a new pair renamed in every 2.5 s; failed requests are the errors above)"
+  [ -z "$reloads" ] || echo "handshakes, reloads:     $reloads(failed requests are the errors above)"
   [ -z "$tls_failures" ] || echo "destination TLS:         $tls_failures handshake or verification failures"
   case $opts in *+spool+*) echo "went through the spool:  $spooled points (every destination up: a queue full past the grace)";; esac
 }
@@ -281,12 +288,41 @@ plaintext_scenario() {
   cost[$1]="${cost[$1]:-} $this"
 }
 
+# relay:1: the same senders and sink with Debian's carbon-c-relay (one worker, a 200,000-line queue) in the
+# gateway's place, pinned to CPU 0: its CPU per line read, and how many of those lines reached the sink.
+relay_scenario() {
+  command -v carbon-c-relay >/dev/null || { echo "(relay: carbon-c-relay is not installed; apt-get install carbon-c-relay)"; return; }
+  local p listen; p=$(free_port); listen=$(free_port)
+  rm -f "$work/count"
+  taskset -c 1 "$tools" sink "$work/count" "$p" > "$work/sink.log" &
+  local sink=$!
+  wait_until "the sink" test -s "$work/count"
+  printf 'listen type linemode 127.0.0.1:%s proto tcp;\ncluster out forward 127.0.0.1:%s;\nmatch * send to out stop;\n' "$listen" "$p" > "$work/relay.conf"
+  local other; other=$(free_port); while [ "$other" = "$listen" ] || [ "$other" = "$p" ]; do other=$(free_port); done
+  taskset -c 0 carbon-c-relay -f "$work/relay.conf" -p "$other" -w 1 -q 200000 > "$work/relay.log" 2>&1 &
+  local relay=$!
+  wait_until "carbon-c-relay" bash -c "exec 3<>/dev/tcp/127.0.0.1/$listen"
+  local before after; before=$(cpu_ticks $relay)
+  taskset -c 1 "$tools" tcpsend "$listen" 4 "$secs" > "$work/tcpsend.txt"
+  local sent; sent=$(awk -F= '/^sent_lines=/{print $2}' "$work/tcpsend.txt")
+  local last=-1; while [ "$(cat "$work/count")" != "$last" ]; do last=$(cat "$work/count"); sleep 1; done
+  after=$(cpu_ticks $relay)
+  kill $relay $sink; wait $relay $sink 2>/dev/null || true
+  local cpu_ns=$(( (after - before) * 1000000000 / hz ))
+  echo
+  echo "== carbon-c-relay $(carbon-c-relay -v 2>&1 | grep -oE 'v[0-9.]+' | head -1), one worker, forward to 1, ${secs}s, 4 sender connections (round $round of $rounds)"
+  echo "lines read:              $sent; delivered $last ($(awk -v d="$last" -v s="$sent" 'BEGIN{printf "%.0f%%", 100*d/s}'))"
+  echo "relay CPU ns/line read:  $(awk -v c="$cpu_ns" -v m="$sent" 'BEGIN{printf "%.1f", c/m}')"
+}
+
 declare -A cost peaks   # scenario -> CPU cost and peak RSS (MiB) in each round, for the ratios at the end
 rounds=${BENCH_ROUNDS:-3}
 for round in $(seq 1 "$rounds"); do
 for scenario in $scenarios; do
   if [ "${scenario%%:*}" = spool ]; then
     spool_scenario "${scenario##*:}"
+  elif [ "${scenario%%:*}" = relay ]; then
+    relay_scenario
   elif [ "${scenario%%[+:]*}" = tcp ]; then
     plaintext_scenario "$scenario"
   else
@@ -318,7 +354,8 @@ echo
 ratio "hash-route:3" "broadcast:1" "ratio hash-route to 3 / broadcast to 1:        " || true
 ratio "broadcast+prefix:1" "broadcast:1" "ratio -key-prefix / without, broadcast to 1:   " || true
 ratio "broadcast+tls:1" "broadcast:1" "ratio HTTPS h1 / HTTP, broadcast to 1:         " || true
-ratio "broadcast+tls+reload:1" "broadcast+tls:1" "ratio HTTPS reloading every 2.5 s / not:       " || true
+ratio "broadcast+tls+fresh:1" "broadcast+tls:1" "ratio HTTPS + 20 handshakes/s / without:       " || true
+ratio "broadcast+tls+reload+fresh:1" "broadcast+tls+fresh:1" "ratio + reloading every 2.5 s / not reloading:" || true
 ratio "broadcast+tlsdest:1" "broadcast:1" "ratio tls:// destination / plain, broadcast:   " || true
 ratio "tcp:1" "broadcast:1" "ratio plaintext TCP / HTTP gzip, per metric:   " || true
 ratio "broadcast+h2:1" "broadcast:1" "ratio HTTPS h2 / HTTP, broadcast to 1:         " || true
