@@ -209,6 +209,44 @@ public class PlaintextListenerTests
     }
 
     [Test]
+    public async Task Hash_route_places_its_lines_as_for_http_and_a_down_destination_spools_them()
+    {
+        await using var up = TcpSink.Start();
+        int downPort = Posix.FreePort(); // nothing listens there yet
+        string spool = Directory.CreateTempSubdirectory("pgw-tcp-spool-").FullName;
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", up.Port, "a"), new DestinationAddress("127.0.0.1", downPort, "b")],
+            Distribution = Distribution.CarbonCh,
+            SpoolDir = spool,
+            OutgoingQueueCap = 100, // so the down destination's part goes past its queue, into the spool
+            TcpPort = 0,
+            TcpTenant = "edge",
+        });
+        var down = gw.App.Destinations.Current[1];
+        await Assert.That(await Poll.UntilAsync(() => down.Down, TimeSpan.FromSeconds(5))).IsTrue();
+
+        // The same 2000 names, over HTTP with value 1 and over TCP with value 2.
+        using var client = gw.Client();
+        var names = Enumerable.Range(0, 2000).Select(i => $"route.m{i}").ToArray();
+        await Assert.That((await client.IngestAsync("123", string.Concat(names.Select(n => $"{n} 1 1700000000\n")))).Status).IsEqualTo(200);
+        await SendAsync(gw, string.Concat(names.Select(n => $"{n} 2 1700000000\n")));
+        await Assert.That(await Poll.UntilAsync(() => down.Counters.SpoolPending > 0, TimeSpan.FromSeconds(5))).IsTrue();
+
+        await using var late = TcpSink.Start(downPort);
+        await Assert.That(await Poll.UntilAsync(() => up.Count + late.Count == 4000, TimeSpan.FromSeconds(20))).IsTrue();
+        var upLines = await up.SettleAsync();
+        var lateLines = await late.SettleAsync();
+        static HashSet<string> Named(IEnumerable<string> lines, string value) => [.. lines.Where(l => l.Split(' ')[1] == value).Select(l => l.Split(' ')[0])];
+        // Each name went to the same destination whichever listener it came in on, and nothing was lost.
+        await Assert.That(Named(upLines, "2").SetEquals(Named(upLines, "1"))).IsTrue();
+        await Assert.That(Named(lateLines, "2").SetEquals(Named(lateLines, "1"))).IsTrue();
+        await Assert.That(Named(lateLines, "2").Count).IsGreaterThan(0);
+        await Assert.That(upLines.Count + lateLines.Count).IsEqualTo(4000);
+        await Assert.That(down.Counters.DroppedTotal).IsEqualTo(0);
+    }
+
+    [Test]
     public async Task A_real_carbon_c_relay_forwards_into_it()
     {
         await using var sink = TcpSink.Start();
