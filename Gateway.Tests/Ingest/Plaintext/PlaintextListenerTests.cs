@@ -247,6 +247,22 @@ public class PlaintextListenerTests
     }
 
     [Test]
+    public async Task Over_the_tenants_rate_limit_it_slows_the_sender_instead_of_refusing()
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync([sink], o => o with { TenantRateLimit = 3000 });
+        const int lines = 9000;
+
+        await SendAsync(gw, string.Concat(Enumerable.Range(0, lines).Select(i => $"rate.m{i} 1 1700000000\n")));
+
+        await Assert.That(await sink.WaitForAsync(lines, TimeSpan.FromSeconds(20))).IsTrue();
+        var edge = gw.App.Tenants.Get("edge");
+        await Assert.That(edge.Counters.PointsAccepted).IsEqualTo(lines);
+        await Assert.That(edge.Counters.Refused(429)).IsEqualTo(0);
+        await Assert.That(gw.App.PlaintextCounters!.Stalls).IsGreaterThan(0);
+    }
+
+    [Test]
     public async Task A_real_carbon_c_relay_forwards_into_it()
     {
         await using var sink = TcpSink.Start();
