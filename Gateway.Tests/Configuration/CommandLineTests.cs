@@ -87,6 +87,7 @@ public class CommandLineTests
         ["listen-https-port"] = ("8443", o => o.HttpsPort, 8443),
         ["listen-tcp-addr"] = ("::1", o => o.TcpAddress, "::1"),
         ["listen-tcp-port"] = ("2003", o => o.TcpPort!, 2003),
+        ["log-format"] = ("json", o => o.LogFormat, LogFormat.Json),
         ["max-batch-size"] = ("32MiB", o => o.MaxBatchSize, 32L << 20),
         ["max-batch-memory"] = ("1GiB", o => o.MaxBatchMemory, 1L << 30),
         ["max-body-size"] = ("1MiB", o => o.MaxBodySize, 1L << 20),
@@ -161,6 +162,7 @@ public class CommandLineTests
     [Arguments(new[] { "-destinations", "tls://10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-destinations", "tcp://10.0.0.1:2003" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]
     [Arguments(new[] { "-client-auth", "require" }, "-client-ca", "POLYMUR_GW_CLIENT_CA")]
+    [Arguments(new[] { "-log-format", "xml" }, "-log-format", "POLYMUR_GW_LOG_FORMAT")]
     [Arguments(new[] { "-listen-tcp-port", "2003" }, "-tcp-tenant", "POLYMUR_GW_TCP_TENANT")]
     [Arguments(new[] { "-listen-tcp-port", "2003", "-tcp-tenant", "edge.a" }, "-tcp-tenant", "POLYMUR_GW_TCP_TENANT")]
     [Arguments(new[] { "-listen-tcp-port", "2003", "-tcp-tenant", "_edge" }, "-tcp-tenant", "POLYMUR_GW_TCP_TENANT")]

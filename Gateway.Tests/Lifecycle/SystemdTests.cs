@@ -46,7 +46,7 @@ public class SystemdTests
 
         await Assert.That(ready).IsEqualTo("READY=1");
         await Assert.That(stopping).IsEqualTo("STOPPING=1");
-        await Assert.That(log).Contains("<6>Polymur.Gateway.Hosting.GatewayApp");
+        await Assert.That(log).Contains("<6>GatewayApp[101] Listening for ingest on http://127.0.0.1:");
         await Assert.That(log).Contains("Listening for ingest on http://127.0.0.1:");
         Directory.Delete(dir, recursive: true);
     }

@@ -30,6 +30,28 @@ public enum ClientAuth
     Require,
 }
 
+public static class DistributionNames
+{
+    /// <summary>The -distribution value that selects it, as log lines name it.</summary>
+    public static string Of(Distribution distribution) => distribution switch
+    {
+        Distribution.Broadcast => "broadcast",
+        Distribution.CarbonCh => "carbon_ch",
+        Distribution.Fnv1aCh => "fnv1a_ch",
+        _ => "jump_fnv1a_ch",
+    };
+}
+
+/// <summary>How log lines are written to stderr.</summary>
+public enum LogFormat
+{
+    /// <summary>Journal under systemd, text elsewhere.</summary>
+    Auto,
+    Text,
+    Json,
+    Journal,
+}
+
 /// <summary>Whether a tenant's limit holds for each gateway, or for all of them together.</summary>
 public enum LimitScope
 {
@@ -167,6 +189,8 @@ public sealed record GatewayOptions
 
     /// <summary>A plaintext connection silent this long is closed (0: never).</summary>
     public TimeSpan TcpIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public LogFormat LogFormat { get; init; } = LogFormat.Auto;
 
     public bool HttpsEnabled => CertPath is not null && KeyPath is not null;
 }

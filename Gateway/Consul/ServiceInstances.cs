@@ -59,9 +59,9 @@ public sealed partial class ServiceInstances : IAsyncDisposable
         await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the passing instances of {Service}: {Error}; keeping the last count ({Passing})")]
+    [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "Cannot read the passing instances of {Service}: {Error}; keeping the last count ({Passing})")]
     private partial void LogOutage(string service, string error, int passing);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reading the passing instances of {Service} again")]
+    [LoggerMessage(EventId = 802, Level = LogLevel.Information, Message = "Reading the passing instances of {Service} again")]
     private partial void LogRecovered(string service);
 }

@@ -72,15 +72,15 @@ public sealed partial class ServiceRegistrar(ConsulClient client, ServiceRegistr
 
     public async ValueTask DisposeAsync() => await DeregisterAsync();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Registered in Consul as {Service} ({Id}), port {Port}, check {Check}")]
+    [LoggerMessage(EventId = 831, Level = LogLevel.Information, Message = "Registered in Consul as {Service} ({Id}), port {Port}, check {Check}")]
     private partial void LogRegistered(string service, string id, int port, string check);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consul registration of {Id} failed: {Error}; retrying")]
+    [LoggerMessage(EventId = 832, Level = LogLevel.Warning, Message = "Consul registration of {Id} failed: {Error}; retrying")]
     private partial void LogRegisterFailed(string id, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deregistered {Id} from Consul")]
+    [LoggerMessage(EventId = 833, Level = LogLevel.Information, Message = "Deregistered {Id} from Consul")]
     private partial void LogDeregistered(string id);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consul deregistration of {Id} failed: {Error}; the agent removes it once its check has failed for a minute")]
+    [LoggerMessage(EventId = 834, Level = LogLevel.Warning, Message = "Consul deregistration of {Id} failed: {Error}; the agent removes it once its check has failed for a minute")]
     private partial void LogDeregisterFailed(string id, string error);
 }

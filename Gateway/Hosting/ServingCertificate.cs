@@ -160,9 +160,9 @@ internal sealed partial class ServingCertificate : IAsyncDisposable
         await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "TLS certificate reloaded ({Why}): serial {Serial}, valid until {NotAfter:u}; was {OldSerial}")]
+    [LoggerMessage(EventId = 151, Level = LogLevel.Information, Message = "TLS certificate reloaded ({Why}): serial {Serial}, valid until {NotAfter:u}; was {OldSerial}")]
     private partial void LogReloaded(string why, string serial, DateTime notAfter, string oldSerial);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate {CertPath} / {KeyPath} not reloaded ({Why}): {Error}; still serving serial {Serial}")]
+    [LoggerMessage(EventId = 152, Level = LogLevel.Warning, Message = "TLS certificate {CertPath} / {KeyPath} not reloaded ({Why}): {Error}; still serving serial {Serial}")]
     private partial void LogRefused(string certPath, string keyPath, string why, string error, string serial);
 }

@@ -34,6 +34,6 @@ internal sealed partial class UnhandledErrors(ILogger<UnhandledErrors> log)
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Request to {Path} failed: {Type}: {Message}; {Suppressed} more not logged")]
+    [LoggerMessage(EventId = 181, Level = LogLevel.Error, Message = "Request to {Path} failed: {Type}: {Message}; {Suppressed} more not logged")]
     private partial void LogUnhandled(string path, string type, string message, long suppressed);
 }

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Hosting.Systemd;
 using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Hosting.Logging;
 using Polymur.Gateway.Ingest;
 
 namespace Polymur.Gateway.Hosting;
@@ -18,7 +20,7 @@ internal static class WebHost
     public static WebApplication Build(GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, ClientCertificates? clientCertificates, out ServingCertificate? certificate)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        ConfigureLogging(builder.Logging);
+        ConfigureLogging(builder.Logging, options.LogFormat);
         settings.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.DrainTimeout);
         builder.WebHost.UseKestrelHttpsConfiguration();
@@ -78,16 +80,28 @@ internal static class WebHost
         limits.Http2.InitialStreamWindowSize = 192 * 1024;
     }
 
-    private static void ConfigureLogging(ILoggingBuilder logging)
+    private static void ConfigureLogging(ILoggingBuilder logging, LogFormat format)
     {
         logging.ClearProviders();
         // Logs go to stderr: stdout carries metric lines under -console-out.
-        logging.AddSimpleConsole(o =>
+        logging.AddConsole();
+        logging.Services.AddSingleton<ConsoleFormatter>(new LineFormatter(journal: false));
+        logging.Services.AddSingleton<ConsoleFormatter>(new LineFormatter(journal: true));
+        logging.AddJsonConsole(o =>
         {
-            o.SingleLine = true;
             o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
+        if (format == LogFormat.Auto)
+            format = SystemdHelpers.IsSystemdService() ? LogFormat.Journal : LogFormat.Text;
+        string formatter = format switch
+        {
+            LogFormat.Json => ConsoleFormatterNames.Json,
+            LogFormat.Journal => LineFormatter.JournalName,
+            _ => LineFormatter.TextName,
+        };
+        // After AddSystemd's own choice of formatter: this one is the gateway's.
+        logging.Services.PostConfigure<ConsoleLoggerOptions>(o => o.FormatterName = formatter);
         logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

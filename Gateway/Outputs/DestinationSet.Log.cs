@@ -4,12 +4,12 @@ namespace Polymur.Gateway.Outputs;
 
 public sealed partial class DestinationSet
 {
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} points dropped, queue full ({Total} in all)")]
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} points dropped, queue full ({Total} in all)")]
     private partial void LogQueueFullDrops(string destination, long points, long total);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Destination {Destination} added; {Count} destinations now")]
+    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Destination {Destination} added; {Count} destinations now")]
     private partial void LogAdded(string destination, int count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Destination {Destination} removed: {Delivered} points delivered in all, {Dropped} dropped at removal")]
+    [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Destination {Destination} removed: {Delivered} points delivered in all, {Dropped} dropped at removal")]
     private partial void LogRemoved(string destination, long delivered, long dropped);
 }

@@ -4,18 +4,18 @@ namespace Polymur.Gateway.Outputs;
 
 internal sealed partial class DestinationWriter
 {
-    [LoggerMessage(Level = LogLevel.Information, Message = "Destination {Destination} connected")]
+    [LoggerMessage(EventId = 431, Level = LogLevel.Information, Message = "Destination {Destination} connected")]
     private partial void LogConnected(string destination);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Destination {Destination} connected after {FailedAttempts} failed attempts, {DownSeconds:0.0}s without a connection")]
+    [LoggerMessage(EventId = 432, Level = LogLevel.Information, Message = "Destination {Destination} connected after {FailedAttempts} failed attempts, {DownSeconds:0.0}s without a connection")]
     private partial void LogReconnected(string destination, int failedAttempts, double downSeconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination} unreachable: {Reason}; retrying with backoff, logged again once it connects")]
+    [LoggerMessage(EventId = 433, Level = LogLevel.Warning, Message = "Destination {Destination} unreachable: {Reason}; retrying with backoff, logged again once it connects")]
     private partial void LogUnreachable(string destination, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination} disconnected: {Reason}; lines it did not take whole will be sent again")]
+    [LoggerMessage(EventId = 434, Level = LogLevel.Warning, Message = "Destination {Destination} disconnected: {Reason}; lines it did not take whole will be sent again")]
     private partial void LogDisconnected(string destination, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} queued points dropped ({Reason})")]
+    [LoggerMessage(EventId = 435, Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} queued points dropped ({Reason})")]
     private partial void LogDroppedAtStop(string destination, long points, DropReason reason);
 }

@@ -163,6 +163,6 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
         await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Self-metrics: {Lines} lines not queued ({Reason})")]
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Self-metrics: {Lines} lines not queued ({Reason})")]
     private partial void LogNotQueued(int lines, string reason);
 }

@@ -47,6 +47,6 @@ internal sealed partial class SummaryLog(StatsCollector stats, TimeSpan interval
         await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Summary: {Received} points received ({Rate:0}/s), {Delivered} delivered, {Dropped} dropped, {Invalid} invalid; {Queues}")]
+    [LoggerMessage(EventId = 651, Level = LogLevel.Information, Message = "Summary: {Received} points received ({Rate:0}/s), {Delivered} delivered, {Dropped} dropped, {Invalid} invalid; {Queues}")]
     private partial void LogSummary(long received, double rate, long delivered, long dropped, long invalid, string queues);
 }

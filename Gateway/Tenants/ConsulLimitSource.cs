@@ -107,12 +107,12 @@ public sealed partial class ConsulLimitSource : IAsyncDisposable
         await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant limit problem: {Problem}")]
+    [LoggerMessage(EventId = 701, Level = LogLevel.Warning, Message = "Tenant limit problem: {Problem}")]
     private partial void LogProblem(string problem);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consul limit sync failing: {Error}; keeping the limits last read; logged again when it recovers")]
+    [LoggerMessage(EventId = 702, Level = LogLevel.Warning, Message = "Consul limit sync failing: {Error}; keeping the limits last read; logged again when it recovers")]
     private partial void LogOutage(string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consul limit sync recovered")]
+    [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "Consul limit sync recovered")]
     private partial void LogRecovered();
 }

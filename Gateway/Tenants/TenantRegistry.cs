@@ -144,6 +144,6 @@ public sealed partial class TenantRegistry : IAsyncDisposable
         await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant limits are shared by {Instances} passing gateways (-tenant-limit-scope cluster)")]
+    [LoggerMessage(EventId = 731, Level = LogLevel.Information, Message = "Tenant limits are shared by {Instances} passing gateways (-tenant-limit-scope cluster)")]
     private partial void LogInstances(int instances);
 }

@@ -4,9 +4,9 @@ namespace Polymur.Gateway.Ingest.Plaintext;
 
 internal sealed partial class PlaintextIntake
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Plaintext listener: stopped reading from {Peer} until the gateway can take its lines: {Reason} ({Suppressed} more stalls not logged)")]
+    [LoggerMessage(EventId = 251, Level = LogLevel.Warning, Message = "Plaintext listener: stopped reading from {Peer} until the gateway can take its lines: {Reason} ({Suppressed} more stalls not logged)")]
     private partial void LogStalled(string peer, string reason, long suppressed);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Plaintext listener: read from {Peer} again after {Seconds:0.0}s, last held up by {Reason} ({Suppressed} more not logged)")]
+    [LoggerMessage(EventId = 252, Level = LogLevel.Information, Message = "Plaintext listener: read from {Peer} again after {Seconds:0.0}s, last held up by {Reason} ({Suppressed} more not logged)")]
     private partial void LogStallEnded(string peer, double seconds, string reason, long suppressed);
 }

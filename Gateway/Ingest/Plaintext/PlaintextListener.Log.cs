@@ -4,12 +4,12 @@ namespace Polymur.Gateway.Ingest.Plaintext;
 
 internal sealed partial class PlaintextListener
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Plaintext listener: closed a connection from {Peer}: {Max} open already (-tcp-max-connections) ({Suppressed} more not logged)")]
+    [LoggerMessage(EventId = 271, Level = LogLevel.Warning, Message = "Plaintext listener: closed a connection from {Peer}: {Max} open already (-tcp-max-connections) ({Suppressed} more not logged)")]
     private partial void LogRefused(string peer, int max, long suppressed);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Plaintext listener: accept failed: {Error} ({Suppressed} more not logged)")]
+    [LoggerMessage(EventId = 272, Level = LogLevel.Error, Message = "Plaintext listener: accept failed: {Error} ({Suppressed} more not logged)")]
     private partial void LogAcceptFailed(string error, long suppressed);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Plaintext listener: {Lines} lines read but not queued within {Seconds}s of the stop were lost")]
+    [LoggerMessage(EventId = 273, Level = LogLevel.Error, Message = "Plaintext listener: {Lines} lines read but not queued within {Seconds}s of the stop were lost")]
     private partial void LogLostAtStop(long lines, double seconds);
 }
