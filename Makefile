@@ -29,7 +29,7 @@ consul:
 
 # Debian packages the tests use: Prometheus' own parser checks /metrics; a real carbon-cache (and whisper-fetch)
 # checks the line grammar. The package's own carbon-cache service is not started (no systemd in CI).
-TEST_PACKAGES := python3-prometheus-client graphite-carbon carbon-c-relay
+TEST_PACKAGES := python3-prometheus-client graphite-carbon carbon-c-relay man-db
 test-deps:
 	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); }
 
@@ -54,7 +54,7 @@ test-packaging: publish packaging-deps
 	scripts/test-packaging.sh
 
 packaging-deps:
-	@command -v lintian >/dev/null && command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian curl; }
+	@command -v lintian >/dev/null && command -v curl >/dev/null && command -v man >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian curl man-db; }
 
 # The distroless image as an OCI archive (docker when an engine runs, else buildah FROM scratch).
 image: publish image-deps

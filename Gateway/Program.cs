@@ -30,6 +30,13 @@ switch (parsed.Kind)
     case CommandKind.HelpEnv:
         Console.Out.Write(CommandLine.EnvTable());
         return 0;
+    case CommandKind.Man:
+        string version = typeof(GatewayApp).Assembly.GetName().Version?.ToString(3) ?? "";
+        Console.Out.Write(parsed.Topic == "pgw-key" ? ManPages.KeyTool(version) : ManPages.Gateway(version));
+        return 0;
+    case CommandKind.Completion:
+        Console.Out.Write(BashCompletion.Script());
+        return 0;
     case CommandKind.Version:
         Console.Out.WriteLine($"polymur-gateway {typeof(GatewayApp).Assembly.GetName().Version?.ToString(3)}");
         return 0;

@@ -11,7 +11,8 @@ root=artifacts/deb/root
 
 rm -rf "$root"
 install -d -m0755 "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/default" \
-    "$root/usr/share/doc/polymur-gateway" "$root/usr/share/lintian/overrides"
+    "$root/usr/share/doc/polymur-gateway" "$root/usr/share/lintian/overrides" \
+    "$root/usr/share/man/man8" "$root/usr/share/bash-completion/completions"
 install -m0755 "$bin" "$root/usr/bin/polymur-gateway"
 ln -s polymur-gateway "$root/usr/bin/pgw-key"          # the binary runs the key tool when called pgw-key
 install -m0644 "$src/polymur-gateway.service" "$root/lib/systemd/system/polymur-gateway.service"
@@ -20,6 +21,13 @@ install -m0644 "$src/polymur-gateway.service" "$root/lib/systemd/system/polymur-
 sed -i 's|^#POLYMUR_GW_SPOOL_DIR=$|POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway|' "$root/etc/default/polymur-gateway"
 grep -q '^POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway$' "$root/etc/default/polymur-gateway"
 chmod 0644 "$root/etc/default/polymur-gateway"
+# Man pages and completion, written from the same flag and command tables as -h: they cannot drift either.
+"$bin" --man | gzip -9n > "$root/usr/share/man/man8/polymur-gateway.8.gz"
+"$bin" --man=pgw-key | gzip -9n > "$root/usr/share/man/man8/pgw-key.8.gz"
+chmod 0644 "$root/usr/share/man/man8/"*.gz
+"$bin" --completion > "$root/usr/share/bash-completion/completions/polymur-gateway"
+chmod 0644 "$root/usr/share/bash-completion/completions/polymur-gateway"
+ln -s polymur-gateway "$root/usr/share/bash-completion/completions/pgw-key"
 install -m0644 "$src/copyright" "$root/usr/share/doc/polymur-gateway/copyright"
 sed "s/@VERSION@/$version/" "$src/changelog" | gzip -9n > "$root/usr/share/doc/polymur-gateway/changelog.gz"
 chmod 0644 "$root/usr/share/doc/polymur-gateway/changelog.gz"

@@ -21,6 +21,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 dpkg -P polymur-gateway >/dev/null 2>&1 || true
 
 check "lintian reports no errors" lintian --fail-on error "$deb"
+check "lintian finds no missing man page" sh -c "! lintian '$deb' 2>&1 | grep -E 'no-manual-page|binary-without-manpage'"
 score() { systemd-analyze security --offline=yes "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'; }
 echo "     exposure score: $(score)"
 check "systemd-analyze security exposure <= 2.0" awk -v s="$(score)" 'BEGIN{exit !(s != "" && s <= 2.0)}'
@@ -30,6 +31,8 @@ check "system user polymur exists, no shell, no home" sh -c 'getent passwd polym
 check "env file is a conffile, root:polymur 0640" sh -c 'dpkg-query -W -f="\${Conffiles}" polymur-gateway | grep -q /etc/default/polymur-gateway && [ "$(stat -c %U:%G:%a /etc/default/polymur-gateway)" = root:polymur:640 ]'
 check "env file documents every variable -h lists" sh -c 'for v in $(/usr/bin/polymur-gateway -h | grep -oE "POLYMUR_GW_[A-Z_]+" | sort -u) CONSUL_HTTP_ADDR CONSUL_HTTP_TOKEN; do grep -qE "^#?$v=" /etc/default/polymur-gateway || { echo "missing $v"; exit 1; }; done'
 check "the spool is on: /var/lib/polymur-gateway, polymur's, 0700, set in the env file" sh -c '[ "$(stat -c %U:%G:%a /var/lib/polymur-gateway)" = polymur:polymur:700 ] && grep -q "^POLYMUR_GW_SPOOL_DIR=/var/lib/polymur-gateway$" /etc/default/polymur-gateway && grep -q "^StateDirectory=polymur-gateway$" /lib/systemd/system/polymur-gateway.service'
+check "man pages for both commands, as the installed binary writes them" sh -c 'man -w polymur-gateway >/dev/null && man -w pgw-key >/dev/null && [ "$(zcat /usr/share/man/man8/polymur-gateway.8.gz | md5sum)" = "$(/usr/bin/polymur-gateway --man | md5sum)" ]'
+check "bash completion offers flags and key-tool commands" bash -c 'source /usr/share/bash-completion/completions/polymur-gateway; COMP_WORDS=(polymur-gateway -listen-t); COMP_CWORD=1; _polymur_gateway; [ "${COMPREPLY[*]}" = "-listen-tcp-addr -listen-tcp-port" ] && COMP_WORDS=(pgw-key re); COMP_CWORD=1; _pgw_key; [ "${COMPREPLY[*]}" = regen ]'
 check "pgw-key dispatches to the key tool" sh -c '/usr/bin/pgw-key 2>&1 | grep -q "^Usage: pgw-key <command>"'
 
 # An operator's settings in the env file; run as the polymur user, as the unit does.

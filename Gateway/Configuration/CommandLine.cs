@@ -14,11 +14,18 @@ internal enum CommandKind
 
     /// <summary>A commented environment file listing every variable, for /etc/default and edge VMs.</summary>
     EnvFile,
+
+    /// <summary>A man page: polymur-gateway(8), or pgw-key(8) with --man=pgw-key.</summary>
+    Man,
+
+    /// <summary>The bash completion script.</summary>
+    Completion,
     Version,
     Error,
 }
 
-internal sealed record CommandLineResult(CommandKind Kind, GatewayOptions? Options, string? Error, IReadOnlyList<string> Positionals);
+/// <param name="Topic">For <see cref="CommandKind.Man"/>: which page (null: polymur-gateway).</param>
+internal sealed record CommandLineResult(CommandKind Kind, GatewayOptions? Options, string? Error, IReadOnlyList<string> Positionals, string? Topic = null);
 
 /// <summary>
 /// Flags first, then <c>POLYMUR_GW_*</c> for anything the command line did not set. Accepts <c>-flag value</c>,
@@ -61,6 +68,10 @@ internal static class CommandLine
                 return new(CommandKind.HelpEnv, null, null, positionals);
             if (name == "env-file")
                 return new(CommandKind.EnvFile, null, null, positionals);
+            if (name == "man")
+                return value is null or "polymur-gateway" or "pgw-key" ? new(CommandKind.Man, null, null, positionals, value) : Fail("--man takes polymur-gateway or pgw-key");
+            if (name == "completion")
+                return new(CommandKind.Completion, null, null, positionals);
             if (name == "version")
                 return new(CommandKind.Version, null, null, positionals);
             var flag = Flags.Find(name);

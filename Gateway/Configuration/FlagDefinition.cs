@@ -1,5 +1,13 @@
 namespace Polymur.Gateway.Configuration;
 
+/// <summary>What a flag's value names, for shell completion.</summary>
+internal enum ValueHint
+{
+    None,
+    File,
+    Directory,
+}
+
 /// <summary>
 /// One command-line flag and its environment variable. The table of these (<see cref="Flags"/>) is the
 /// single source for parsing, <c>--help</c> and the README's env table, so the three cannot drift.
@@ -18,6 +26,11 @@ internal sealed class FlagDefinition
 
     /// <summary>Applies a raw value, or throws <see cref="FormatException"/> with a short reason.</summary>
     public required Func<GatewayOptions, string, GatewayOptions> Apply { get; init; }
+
+    /// <summary>The values a flag takes, when they are a fixed few (shell completion offers them).</summary>
+    public IReadOnlyList<string> Choices { get; init; } = [];
+
+    public ValueHint Hint { get; init; }
 
     public bool IsBoolean => Kind.Length == 0;
 

@@ -182,17 +182,28 @@ internal static class KeyTool
     /// <summary>128 bits from the operating system's CSPRNG, as 32 lowercase hex characters.</summary>
     public static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(KeyBytes));
 
-    private static string Usage(string program) => $"""
-        Usage: {program} <command>
-          list [names|all] [--show-keys]  show key names; "all" adds a short key prefix (the whole key with --show-keys)
-          create <name>                   register a new key under <name> (refused if the name exists)
-          regen <name>                    replace the key of an existing name
-          delete <name>                   unregister <name>
-          limit <name> [RATE [BURST]|none|default]
-                                          show or set a tenant's quota in points/s (burst: points at once, default
-                                          one second's worth); none: no limit; default: -tenant-rate-limit applies
-        Consul: CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN(_FILE), CONSUL_CACERT, CONSUL_CLIENT_CERT/KEY,
-        CONSUL_HTTP_SSL_VERIFY, and POLYMUR_GW_CONSUL_ADDR / POLYMUR_GW_CONSUL_PREFIX.
+    /// <summary>The commands, for the usage text, the man page and shell completion alike.</summary>
+    public static readonly (string Name, string Arguments, string Help)[] Commands =
+    [
+        ("list", "[names|all] [--show-keys]", "show key names; \"all\" adds a short key prefix (the whole key with --show-keys)"),
+        ("create", "<name>", "register a new key under <name> (refused if the name exists)"),
+        ("regen", "<name>", "replace the key of an existing name"),
+        ("delete", "<name>", "unregister <name>"),
+        ("limit", "<name> [RATE [BURST]|none|default]", "show or set a tenant's quota in points/s (burst: points at once, default one second's worth); none: no limit; default: -tenant-rate-limit applies"),
+    ];
 
-        """;
+    /// <summary>Where the key tool finds Consul.</summary>
+    public const string ConsulEnvironment = "CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN(_FILE), CONSUL_CACERT, CONSUL_CLIENT_CERT/KEY, CONSUL_HTTP_SSL_VERIFY, and POLYMUR_GW_CONSUL_ADDR / POLYMUR_GW_CONSUL_PREFIX";
+
+    private static string Usage(string program)
+    {
+        var sb = new System.Text.StringBuilder($"Usage: {program} <command>\n");
+        foreach (var (name, arguments, help) in Commands)
+        {
+            string synopsis = $"  {name} {arguments}";
+            sb.Append(synopsis.Length < 34 ? synopsis.PadRight(34) : synopsis + "\n" + new string(' ', 34)).Append(help).Append('\n');
+        }
+        sb.Append("Consul: ").Append(ConsulEnvironment).Append(".\n\n");
+        return sb.ToString();
+    }
 }
