@@ -18,6 +18,9 @@ if (invokedAs == "pgw-key")
     return await KeyTool.RunAsync("pgw-key", args, envOnly.Options!, Environment.GetEnvironmentVariable, Console.Out, Console.Error);
 }
 
+if (args.Length > 0 && args[0] == "top")
+    return await Polymur.Gateway.Top.TopCommand.RunAsync(args[1..], Environment.GetEnvironmentVariable);
+
 var parsed = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
 switch (parsed.Kind)
 {

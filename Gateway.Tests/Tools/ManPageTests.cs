@@ -51,6 +51,7 @@ public partial class ManPageTests
         }
         await Assert.That(page).Contains("polymur-gateway 1.2.3");
         await Assert.That(page).Contains("SIGHUP");
+        await Assert.That(page).Contains("top [--once] [-stat-addr host:port]");
     }
 
     [Test]
@@ -69,6 +70,8 @@ public partial class ManPageTests
     [Arguments("polymur-gateway --log-format j", "journal json")]
     [Arguments("polymur-gateway -client-auth ", "none optional require")]
     [Arguments("polymur-gateway k", "keys")]
+    [Arguments("polymur-gateway t", "top")]
+    [Arguments("polymur-gateway top --o", "--once")]
     [Arguments("polymur-gateway keys re", "regen")]
     [Arguments("pgw-key l", "limit list")]
     [Arguments("pgw-key list ", "--show-keys all")]

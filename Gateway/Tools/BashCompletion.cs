@@ -26,6 +26,10 @@ internal static class BashCompletion
         sb.Append("_polymur_gateway() {\n");
         sb.Append("    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n");
         sb.Append("    if [[ $COMP_CWORD -ge 2 && ${COMP_WORDS[1]} == keys ]]; then _pgw_key_words 2; return; fi\n");
+        sb.Append("    if [[ $COMP_CWORD -ge 2 && ${COMP_WORDS[1]} == top ]]; then\n");
+        sb.Append("        case ${prev#-} in -api-token-file|api-token-file) COMPREPLY=($(compgen -f -- \"$cur\")); return;; -stat-addr|stat-addr) return;; esac\n");
+        sb.Append("        COMPREPLY=($(compgen -W \"--once -stat-addr -api-token-file\" -- \"$cur\")); return\n");
+        sb.Append("    fi\n");
         sb.Append("    case ${prev#-} in\n");
         foreach (var flag in Flags.All)
         {
@@ -40,7 +44,7 @@ internal static class BashCompletion
         sb.Append("    if [[ $cur == -* ]]; then\n");
         sb.Append("        COMPREPLY=($(compgen -W \"").AppendJoin(' ', Flags.All.Select(f => "-" + f.Name)).Append(" -h -version\" -- \"$cur\"))\n");
         sb.Append("    elif [[ $COMP_CWORD -eq 1 ]]; then\n");
-        sb.Append("        COMPREPLY=($(compgen -W \"keys spool\" -- \"$cur\"))\n");
+        sb.Append("        COMPREPLY=($(compgen -W \"keys spool top\" -- \"$cur\"))\n");
         sb.Append("    fi\n}\n");
         sb.Append("complete -F _polymur_gateway polymur-gateway\n");
         sb.Append("complete -F _pgw_key pgw-key\n");

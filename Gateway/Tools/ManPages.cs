@@ -14,7 +14,7 @@ internal static class ManPages
     {
         var sb = Header("POLYMUR-GATEWAY", version);
         sb.Append(".SH NAME\npolymur\\-gateway \\- receive Graphite metrics from polymur\\-proxy over HTTP(S) and fan them out to carbon\n");
-        sb.Append(".SH SYNOPSIS\n.B polymur\\-gateway\n[\\fIflags\\fR]\n.br\n.B polymur\\-gateway keys\n\\fIcommand\\fR ...\n.br\n.B polymur\\-gateway spool\n\\fIcommand\\fR ...\n");
+        sb.Append(".SH SYNOPSIS\n.B polymur\\-gateway\n[\\fIflags\\fR]\n.br\n.B polymur\\-gateway keys\n\\fIcommand\\fR ...\n.br\n.B polymur\\-gateway spool\n\\fIcommand\\fR ...\n.br\n.B polymur\\-gateway top\n[\\fB\\-\\-once\\fR]\n");
         sb.Append(".SH DESCRIPTION\n");
         Text(sb, "polymur-gateway takes gzip'd batches of Graphite plaintext lines (path value timestamp) on /ingest, with an API key in X-Polymur-Key or Authorization: Bearer, checked against keys kept in Consul KV. It can prefix every metric with its key's name, and sends the lines to Graphite daemons over TCP or TLS, by broadcast or consistent hashing. A batch is answered 200 only once its lines are queued or spooled for every destination it goes to. An optional plaintext listener takes Graphite's line protocol from trusted senders.");
         sb.Append(".SH OPTIONS\n");
@@ -33,6 +33,8 @@ internal static class ManPages
         Text(sb, "Print the version.");
         sb.Append(".SH COMMANDS\n.TP\n.B keys\n");
         Text(sb, "The key tool, as pgw-key(8) describes it.");
+        sb.Append(".TP\n.B top \\fR[\\fB\\-\\-once\\fR] [\\fB\\-stat\\-addr\\fR \\fIhost:port\\fR] [\\fB\\-api\\-token\\-file\\fR \\fIfile\\fR]\n");
+        Text(sb, "A live view of a running gateway, read once a second from its stats listener (default localhost:2020, or POLYMUR_GW_STAT_ADDR; the token from -api-token-file when /stats needs one): ingest points and batches per second, refusals by status, each destination's state, queue, spool, delivery rate and drops, the busiest tenants with their invalid share, memory and GC. It fits 80x24 and shows more on a wider screen; q quits. With --once, or when stdout is not a terminal, it prints one plain snapshot.");
         sb.Append(".TP\n.B spool\n");
         Text(sb, "Inspect the spool directory offline: polymur-gateway spool -h lists its commands.");
         sb.Append(".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\n");
