@@ -45,6 +45,19 @@ internal sealed partial class IngestHandler(
 
     public async Task IngestAsync(HttpContext context)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await IngestTimedAsync(context);
+        }
+        finally
+        {
+            counters.Latency.Observe(start);
+        }
+    }
+
+    private async Task IngestTimedAsync(HttpContext context)
+    {
         if (!TryAuthorize(context, out string keyName))
         {
             await RefuseKeyAsync(context);

@@ -12,6 +12,9 @@ public sealed class IngestCounters
 
     public long BatchesAccepted => Volatile.Read(ref _batchesAccepted);
 
+    /// <summary>How long /ingest requests took, whatever their answer.</summary>
+    public LatencyHistogram Latency { get; } = new();
+
     /// <summary>Valid + invalid + too-long lines of accepted batches; empty lines are not lines.</summary>
     public long LinesReceived => Volatile.Read(ref _linesReceived);
 

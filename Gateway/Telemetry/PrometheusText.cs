@@ -30,6 +30,11 @@ public static class PrometheusText
             .Sample(s.Ingest.SelfMetricLines);
         w.Family("polymur_gateway_batches_accepted_total", "counter", "Batches answered 200.")
             .Sample(s.Ingest.BatchesAccepted);
+        var latency = w.Family("polymur_gateway_ingest_request_duration_seconds", "histogram", "/ingest requests, from the handler's start to its answer, whatever the answer.");
+        for (int i = 0; i < s.IngestLatency.Cumulative.Length; i++)
+            latency.Sample("_bucket", s.IngestLatency.Cumulative[i], ("le", i < s.IngestLatency.Bounds.Length ? s.IngestLatency.Bounds[i].ToString(System.Globalization.CultureInfo.InvariantCulture) : "+Inf"));
+        latency.Sample("_sum", s.IngestLatency.SumSeconds);
+        latency.Sample("_count", s.IngestLatency.Count);
         var refused = w.Family("polymur_gateway_batches_refused_total", "counter", "Requests refused, by HTTP status.");
         foreach (var (status, count) in s.Ingest.BatchesRefused)
             refused.Sample(count, ("status", status));
@@ -195,6 +200,16 @@ public static class PrometheusText
                 _sb.Append('}');
             }
             _sb.Append(CultureInfo.InvariantCulture, $" {value:R}\n");
+            return this;
+        }
+
+        /// <summary>A sample of one of the family's series, named by the family and a suffix (a histogram's _bucket, _sum, _count).</summary>
+        public Writer Sample(string suffix, double value, params ReadOnlySpan<(string Name, string Value)> labels)
+        {
+            string family = _name;
+            _name = family + suffix;
+            Sample(value, labels);
+            _name = family;
             return this;
         }
 

@@ -73,7 +73,8 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 (int)OrMinusOne(static () => Process.GetCurrentProcess().Threads.Count)),
             [.. tenants.All().Select(TenantStats.Of)],
             tls(),
-            plaintext());
+            plaintext(),
+            ingest.Latency.Snapshot());
     }
 
     private static double OrMinusOne(Func<double> read)

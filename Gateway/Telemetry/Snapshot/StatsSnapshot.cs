@@ -17,4 +17,5 @@ public sealed record StatsSnapshot(
     RuntimeStats Runtime,
     TenantStats[] Tenants,
     TlsStats? Tls,
-    PlaintextStats? Plaintext);
+    PlaintextStats? Plaintext,
+    LatencyStats IngestLatency);
