@@ -6,7 +6,7 @@ PUBLISH_DIR := artifacts/publish
 BINARY := $(PUBLISH_DIR)/polymur-gateway
 RUN_PORT ?= 8080
 
-.PHONY: all build build-deps publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps bench-deps soak fuzz test-faults test-hostile
+.PHONY: all build build-deps publish test run clean bench consul test-deps deb test-packaging packaging-deps image test-image image-deps bench-deps soak fuzz test-faults test-hostile demo demo-deps
 
 all: build
 
@@ -97,6 +97,13 @@ test-hostile: publish
 bench: publish bench-deps consul
 	bench/run.sh $(BENCH_SECONDS)
 	bench/tenants.sh
+
+# A real carbon-cache restarted under load, with and without the spool: demo-carbon-restart.png, in the README.
+demo: publish demo-deps
+	/usr/bin/python3 scripts/demo.py   # the system Python, where apt puts matplotlib
+
+demo-deps:
+	@command -v carbon-cache >/dev/null && command -v whisper-fetch >/dev/null && /usr/bin/python3 -c 'import matplotlib' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphite-carbon python3-matplotlib; }
 
 bench-deps:
 	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v curl >/dev/null && command -v openssl >/dev/null && command -v carbon-c-relay >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libdeflate.so.0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client curl openssl carbon-c-relay libdeflate0; }
