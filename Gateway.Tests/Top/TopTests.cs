@@ -90,6 +90,29 @@ public class TopTests
     }
 
     [Test]
+    public async Task With_a_stats_token_it_sends_the_token_file_and_without_one_says_so()
+    {
+        const string token = "0123456789abcdef0123456789abcdef";
+        string tokenFile = Path.Combine(Directory.CreateTempSubdirectory("pgw-top-token-").FullName, "token");
+        await File.WriteAllTextAsync(tokenFile, token + "\n");
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { ApiToken = Polymur.Gateway.Configuration.SecretToken.FromText(token), ApiTokenStats = true });
+        string statAddr = new Uri(gw.App.StatsAddress).Authority;
+
+        // No --once: a stdout that is not a terminal gets the plain snapshot all the same.
+        var with = await GatewayProcess.RunAsync(GatewayProcess.NativeBinary, ["top", "-stat-addr", statAddr, "-api-token-file", tokenFile]);
+        var without = await GatewayProcess.RunAsync(GatewayProcess.NativeBinary, ["top", "-stat-addr", statAddr]);
+
+        await Assert.That(with.Code).IsEqualTo(0).Because(with.Stderr);
+        await Assert.That(with.Stdout).Contains($"127.0.0.1:{sink.Port}");
+        await Assert.That(with.Stdout).DoesNotContain("\u001b");
+        await Assert.That(without.Code).IsEqualTo(1);
+        await Assert.That(without.Stderr).Contains("401");
+        await Assert.That(without.Stderr).Contains("-api-token-file");
+        await Assert.That(with.Stdout + with.Stderr + without.Stderr).DoesNotContain(token);
+    }
+
+    [Test]
     public async Task A_gateway_that_does_not_answer_is_an_error_not_a_crash()
     {
         var (code, _, stderr) = await GatewayProcess.RunAsync(GatewayProcess.NativeBinary, ["top", "--once", "-stat-addr", $"127.0.0.1:{Posix.FreePort()}"]);
