@@ -8,6 +8,16 @@ internal static class Flags
 {
     private static readonly GatewayOptions Defaults = new();
 
+    // The -distribution values; hash-route is carbon_ch by another name.
+    private static readonly (string Name, Distribution Value)[] Distributions =
+    [
+        ("broadcast", Distribution.Broadcast),
+        ("hash-route", Distribution.CarbonCh),
+        ("carbon_ch", Distribution.CarbonCh),
+        ("fnv1a_ch", Distribution.Fnv1aCh),
+        ("jump_fnv1a_ch", Distribution.JumpFnv1aCh),
+    ];
+
     public static readonly ImmutableArray<FlagDefinition> All =
     [
         new() { Name = "api-addr", Kind = "string", Default = Defaults.ApiAddress.ToString(),
@@ -62,7 +72,7 @@ internal static class Flags
             Apply = (o, v) => o with { DevMode = Bool(v) } },
         new() { Name = "distribution", Kind = "string", Default = "broadcast",
             Help = "Destination distribution method: broadcast, hash-route (Graphite's carbon_ch), fnv1a_ch, jump_fnv1a_ch",
-            Choices = ["broadcast", "hash-route", "carbon_ch", "fnv1a_ch", "jump_fnv1a_ch"],
+            Choices = [.. Distributions.Select(d => d.Name)],
             Apply = (o, v) => o with { Distribution = DistributionValue(v) } },
         new() { Name = "drain-timeout", Kind = "duration", Default = ValueParsers.FormatDuration(Defaults.DrainTimeout),
             Help = "On SIGTERM/SIGINT, how long to keep delivering queued points before exiting",
@@ -263,14 +273,12 @@ internal static class Flags
     private static TimeSpan Duration(string v) =>
         ValueParsers.TryParseDuration(v, out var d) ? d : throw new FormatException("not a duration (Go syntax: 500ms, 10s, 1m)");
 
-    private static Distribution DistributionValue(string v) => v switch
-    {
-        "broadcast" => Distribution.Broadcast,
-        "hash-route" or "carbon_ch" => Distribution.CarbonCh,
-        "fnv1a_ch" => Distribution.Fnv1aCh,
-        "jump_fnv1a_ch" => Distribution.JumpFnv1aCh,
-        _ => throw new FormatException("unknown distribution (valid: broadcast, hash-route, carbon_ch, fnv1a_ch, jump_fnv1a_ch)"),
-    };
+    private static Distribution DistributionValue(string v) =>
+        Distributions.FirstOrDefault(d => d.Name == v) is { Name: not null } found ? found.Value
+            : throw new FormatException($"unknown distribution (valid: {string.Join(", ", Distributions.Select(d => d.Name))})");
+
+    /// <summary>The -distribution value that selects it, as log lines name it (carbon_ch, not its alias).</summary>
+    public static string DistributionName(Distribution distribution) => Distributions.Last(d => d.Value == distribution).Name;
 
     private static ImmutableArray<DestinationAddress> DestinationList(string v)
     {

@@ -30,18 +30,6 @@ public enum ClientAuth
     Require,
 }
 
-public static class DistributionNames
-{
-    /// <summary>The -distribution value that selects it, as log lines name it.</summary>
-    public static string Of(Distribution distribution) => distribution switch
-    {
-        Distribution.Broadcast => "broadcast",
-        Distribution.CarbonCh => "carbon_ch",
-        Distribution.Fnv1aCh => "fnv1a_ch",
-        _ => "jump_fnv1a_ch",
-    };
-}
-
 /// <summary>How log lines are written to stderr.</summary>
 public enum LogFormat
 {

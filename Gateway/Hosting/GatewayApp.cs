@@ -145,7 +145,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
         Readiness.ListenersUp();
         _telemetry.SelfMetrics?.Start();
         _telemetry.Summary?.Start();
-        LogStarted(Destinations.Current.Length, DistributionNames.Of(_options.Distribution), _options.KeyPrefix ? "on" : "off");
+        LogStarted(Destinations.Current.Length, Flags.DistributionName(_options.Distribution), _options.KeyPrefix ? "on" : "off");
     }
 
     /// <summary>Stops accepting (in-flight requests finish), then drains the queues for up to the drain timeout.</summary>

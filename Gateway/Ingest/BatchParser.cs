@@ -30,7 +30,7 @@ internal sealed class BatchParser(BufferPool buffers, BatchDispatcher dispatcher
     {
         if (!options.KeyPrefix)
             return Compact(decoded.Buffer, decoded.Length, ref rejected);
-        var parsed = Prefix(decoded.Buffer.AsSpan(0, decoded.Length), keyName, buffers.Rent(decoded.Length + decoded.Length / 4 + 64), ref rejected);
+        var parsed = Prefix(decoded.Buffer.AsSpan(0, decoded.Length), keyName, buffers.Rent(PrefixedRoom(decoded.Length)), ref rejected);
         decoded.ReturnBuffer();
         return parsed;
     }
@@ -41,7 +41,7 @@ internal sealed class BatchParser(BufferPool buffers, BatchDispatcher dispatcher
     /// </summary>
     public bool TryParseCopy(ReadOnlySpan<byte> input, string keyName, ref RejectedLine rejected, out ParsedLines parsed)
     {
-        int room = options.KeyPrefix ? input.Length + input.Length / 4 + 64 : input.Length + 1;
+        int room = options.KeyPrefix ? PrefixedRoom(input.Length) : input.Length + 1;
         if (!buffers.TryRent(room, options.MaxBatchMemory, out var lines))
         {
             parsed = default;
@@ -56,6 +56,9 @@ internal sealed class BatchParser(BufferPool buffers, BatchDispatcher dispatcher
         parsed = Compact(lines, input.Length, ref rejected);
         return true;
     }
+
+    // A first guess at the prefixed size; CopyWithPrefix grows the buffer when short lines make it more.
+    private static int PrefixedRoom(int length) => length + length / 4 + 64;
 
     private ParsedLines Compact(byte[] lines, int length, ref RejectedLine rejected)
     {

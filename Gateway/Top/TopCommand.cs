@@ -31,7 +31,7 @@ internal static class TopCommand
                 Console.Out.Write(TopScreen.Plain(first, await SampleAsync(http, options.Stats), source));
                 return 0;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+            catch (Exception e) when (NoAnswer(e))
             {
                 Console.Error.WriteLine($"polymur-gateway top: {options.Stats}: {e.Message}");
                 return 1;
@@ -61,7 +61,7 @@ internal static class TopCommand
                     screen = previous is null ? ["polymur-gateway " + source, "", "reading..."] : [.. TopScreen.Render(previous, now, source, Console.WindowWidth, Console.WindowHeight)];
                     previous = now;
                 }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+                catch (Exception e) when (NoAnswer(e))
                 {
                     screen = ["polymur-gateway " + source, "", $"no answer from {stats}: {e.Message}", "trying again every second; q quits"];
                     previous = null;
@@ -109,6 +109,9 @@ internal static class TopCommand
         }
         return stop.IsCancellationRequested;
     }
+
+    // What a gateway that is down, slow, or not a gateway looks like from here.
+    private static bool NoAnswer(Exception e) => e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException;
 
     private static async Task<StatsSample> SampleAsync(HttpClient http, Uri stats)
     {
