@@ -78,6 +78,11 @@ catch (System.Security.Cryptography.CryptographicException e)
     Console.Error.WriteLine($"polymur-gateway: cannot load -cert/-key (POLYMUR_GW_CERT/POLYMUR_GW_KEY): {e.Message}");
     return CommandLine.UsageExitCode;
 }
+catch (Polymur.Gateway.Spool.SpoolLockedException e)
+{
+    Console.Error.WriteLine($"polymur-gateway: {e.Message}");
+    return CommandLine.UsageExitCode;
+}
 await using (app)
 {
     try

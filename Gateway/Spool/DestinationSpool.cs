@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,16 +28,23 @@ internal sealed record SpooledRecord(long Sequence, int Index, byte[] Buffer, in
     public ReadOnlySpan<byte> Lines => Buffer.AsSpan(0, Length);
 }
 
-/// <summary>What one spool holds and has done, for /stats, /metrics and the admin API.</summary>
-internal readonly record struct SpoolCounters(long Files, long Bytes, long PendingPoints, long SpooledPoints, long ReplayedPoints, long CorruptPoints, long DamagedBytes, long WriteFailures, long? OldestCreatedUnixMs);
+/// <summary>
+/// What one spool holds and has done, for /stats, /metrics and the admin API. <paramref name="LostPoints"/>:
+/// answered points that could not be made durable (a failed fsync, then a failed rewrite); <paramref name="HeldFiles"/>:
+/// files kept but not replayed now (unreadable, undeletable, not segments, skipped at start).
+/// </summary>
+internal readonly record struct SpoolCounters(long Files, long Bytes, long PendingPoints, long SpooledPoints, long ReplayedPoints, long CorruptPoints, long DamagedBytes, long WriteFailures, long? OldestCreatedUnixMs,
+    long FsyncFailures = 0, long LostPoints = 0, long HeldFiles = 0, long Errors = 0);
 
 /// <summary>
-/// One destination's spool: a directory of segment files. Request threads append whole batches (under a lock:
-/// this is the disk path, never the hot one); the destination's writer takes records oldest first, sends them,
-/// and acknowledges each once delivered. A segment whose every record is acknowledged is deleted at once. On
-/// open, every segment found is read back: a torn tail is cut off and corrupt records are skipped, both counted.
-/// What was taken but not acknowledged when the process stops is replayed at the next start: delivery is at
-/// least once.
+/// One destination's spool: a directory of segment files. Request threads append whole batches (compressed
+/// outside the lock, written under it); the destination's writer takes records oldest first, sends them, and
+/// acknowledges each once delivered. How far each segment was delivered is kept in its ack file, so a restart
+/// replays only what was not; a segment whose every record is done is deleted at once. On open, every segment
+/// found is read back in bounded pieces: a torn tail is cut off and corrupt records are skipped, both counted,
+/// and anything that is not a readable segment is kept, reported and skipped.
+/// No member throws: a disk error is counted, logged (rate-limited) and answered (Failed, or a record not
+/// handed out), so the writer that calls it never dies of one. Delivery is at least once.
 /// </summary>
 internal sealed partial class DestinationSpool : IDisposable
 {
@@ -46,14 +54,15 @@ internal sealed partial class DestinationSpool : IDisposable
     private readonly string _directory;
     private readonly SpoolBudget _budget;
     private readonly SpoolSettings _settings;
-    private readonly List<Segment> _segments = [];
+    private readonly List<SpoolSegment> _segments = [];
+    private readonly List<HeldFile> _held = [];
     private SegmentWriter? _writer;
     private long _nextSequence = 1;
-    private long _lastSync = Stopwatch.GetTimestamp();
-    private bool _dirty;
-    private long _spooled, _replayed, _corruptPoints, _damagedBytes, _failedUntil, _failures;
-    private byte[] _frame = []; // the record being read back, reused: replay reads one record at a time
-    private bool _failing;
+    private long _spooled, _replayed, _corruptPoints, _damagedBytes, _failures, _fsyncFailures, _lostPoints, _errors, _fullRefusals;
+    private long _unreported; // points dropped inside the spool (damaged, lost), handed to the writer by the next Take
+    private long _failedUntil;
+    private bool _failing, _disposed;
+    private readonly LogLimiter _fullLog = new(), _errorLog = new(), _writeLog = new(), _heldLog = new(), _corruptLog = new(), _ackLog = new();
 
     private DestinationSpool(string directory, string destination, SpoolBudget budget, SpoolSettings settings, ILogger log)
     {
@@ -66,14 +75,27 @@ internal sealed partial class DestinationSpool : IDisposable
 
     public string Directory => _directory;
 
-    /// <summary>Opens (creating if needed) the spool of <paramref name="destination"/> and recovers what it holds.</summary>
+    /// <summary>
+    /// Opens (creating if needed) the spool of <paramref name="destination"/> and recovers what it holds. Never
+    /// throws: a directory that cannot be made or read is logged, and the spool then refuses appends (Failed).
+    /// </summary>
     public static DestinationSpool Open(string spoolDir, string destination, SpoolBudget budget, SpoolSettings settings, ILogger? log = null)
     {
         string directory = SpoolDirectory.For(spoolDir, destination);
-        System.IO.Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, SpoolDirectory.NameFile), destination + "\n");
         var spool = new DestinationSpool(directory, destination, budget, settings, log ?? NullLogger.Instance);
-        spool.Recover();
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+        }
+        catch (Exception e)
+        {
+            spool.LogUnusable(destination, directory, e.Message);
+            spool.FailFor(settings.RetryAfterFailure);
+            return spool;
+        }
+        spool.WriteNameFile();
+        lock (spool._lock)
+            spool.Guard("recovery", spool.Recover);
         return spool;
     }
 
@@ -83,99 +105,220 @@ internal sealed partial class DestinationSpool : IDisposable
         {
             lock (_lock)
             {
-                long pending = _segments.Sum(s => s.PendingPoints);
-                long? oldest = _segments.SelectMany(s => s.Records.Skip(s.Acked)).Select(r => (long?)r.Header.CreatedUnixMs).Min();
-                return new SpoolCounters(_segments.Count, _segments.Sum(s => s.Length), pending, _spooled, _replayed, _corruptPoints, _damagedBytes, _failures, oldest);
+                long pending = 0, bytes = 0;
+                long? oldest = null;
+                int held = _held.Count;
+                foreach (var s in _segments)
+                {
+                    pending += s.PendingPoints;
+                    bytes += s.DiskBytes;
+                    if (s.Hold != SegmentHold.None)
+                        held++;
+                    if (s.DonePrefix < s.Records.Count)
+                        oldest = Math.Min(oldest ?? long.MaxValue, s.Records[s.DonePrefix].Header.CreatedUnixMs);
+                }
+                bytes += _held.Sum(h => h.DiskBytes);
+                return new SpoolCounters(_segments.Count + _held.Count, bytes, pending + _unreported, _spooled, _replayed, _corruptPoints, _damagedBytes, _failures, oldest,
+                    _fsyncFailures, _lostPoints, held, _errors);
             }
         }
     }
 
+    /// <summary>True when a record can be taken now (held segments count only once their retry is due).</summary>
     public bool HasPending
     {
         get
         {
             lock (_lock)
-                return _segments.Any(s => s.Taken < s.Records.Count);
-        }
-    }
-
-    /// <summary>Writes the lines as one record; the caller answers 200 only on <see cref="SpoolAppend.Appended"/>.</summary>
-    public SpoolAppend TryAppend(ReadOnlySpan<byte> lines, int points)
-    {
-        lock (_lock)
-        {
-            if (Stopwatch.GetTimestamp() < _failedUntil)
-                return SpoolAppend.Failed;
-            // Reserve the worst case first, so racing spools cannot pass the limit together.
-            long reserve = SegmentFormat.FileHeaderLength + SegmentFormat.RecordHeaderLength + System.IO.Compression.BrotliEncoder.GetMaxCompressedLength(lines.Length);
-            if (!_budget.TryTake(reserve))
-                return SpoolAppend.Full;
-            try
             {
-                var segment = ActiveSegment(out long headerBytes);
-                long offset = segment.Length;
-                long created = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                int written = _writer!.Append(lines, points, created);
-                segment.Records.Add(new SegmentRecord(offset, new RecordHeader(written - SegmentFormat.RecordHeaderLength, lines.Length, points, created)));
-                segment.Length += written;
-                _budget.Release(reserve - written - headerBytes);
-                _spooled += points;
-                _dirty = true;
-                SyncIfDue();
-                if (_failing)
+                if (_unreported > 0)
+                    return true;
+                long now = Stopwatch.GetTimestamp();
+                foreach (var s in _segments)
                 {
-                    _failing = false;
-                    LogWritable(_destination, _directory);
+                    if (s.Taken < s.Records.Count && (s.Hold == SegmentHold.None || (s.Hold == SegmentHold.Unreadable && now >= s.RetryAt)))
+                        return true;
                 }
-                return SpoolAppend.Appended;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // ENOSPC, EIO, a read-only remount: this destination stops spooling for a while; others go on.
-                _budget.Release(reserve);
-                CloseWriter();
-                _failures++;
-                _failedUntil = Stopwatch.GetTimestamp() + (long)(_settings.RetryAfterFailure.TotalSeconds * Stopwatch.Frequency);
-                if (!_failing)
-                {
-                    _failing = true;
-                    LogWriteFailed(_destination, _directory, e.Message, _settings.RetryAfterFailure.TotalSeconds);
-                }
-                return SpoolAppend.Failed;
+                return false;
             }
         }
     }
 
     /// <summary>
+    /// Writes the lines as one record; the caller answers 200 only on <see cref="SpoolAppend.Appended"/>. The
+    /// lines are compressed before the lock is taken, so appends for one destination compress in parallel.
+    /// </summary>
+    public SpoolAppend TryAppend(ReadOnlySpan<byte> lines, int points)
+    {
+        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _failedUntil))
+            return SpoolAppend.Failed;
+        // Reserve the worst case first, so racing spools cannot pass the limit together.
+        long reserve = SegmentFormat.FileHeaderLength + SegmentWriter.MaxFrameLength(lines.Length);
+        if (!_budget.TryTake(reserve))
+        {
+            lock (_lock)
+            {
+                _fullRefusals++;
+                if (_fullLog.Allow(out long held))
+                    LogFull(_destination, _budget.UsedBytes, _budget.MaxBytes, held + 1);
+            }
+            return SpoolAppend.Full;
+        }
+        byte[]? frame = null;
+        try
+        {
+            long created = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            int length = SegmentWriter.Frame(lines, points, created, out frame);
+            lock (_lock)
+            {
+                var result = _disposed ? SpoolAppend.Failed : AppendLocked(frame, length, points, reserve);
+                if (result == SpoolAppend.Appended)
+                    frame = null; // kept until the next good fsync, or returned already
+                return result;
+            }
+        }
+        catch (Exception e)
+        {
+            _budget.Release(reserve);
+            lock (_lock)
+                CountError("append", e);
+            return SpoolAppend.Failed;
+        }
+        finally
+        {
+            if (frame is not null)
+                ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    private SpoolAppend AppendLocked(byte[] frame, int length, int points, long reserve)
+    {
+        SpoolSegment segment;
+        long headerBytes;
+        try
+        {
+            segment = ActiveSegment(out headerBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _budget.Release(reserve);
+            WriteFailed(e);
+            return SpoolAppend.Failed;
+        }
+        long offset = segment.Length;
+        try
+        {
+            _writer!.Write(frame.AsSpan(0, length));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _budget.Release(reserve - headerBytes);
+            segment.DiskBytes = segment.Length; // the header stays taken with the file
+            WriteFailed(e);
+            return SpoolAppend.Failed;
+        }
+        var header = SegmentFormat.ReadRecordHeader(frame);
+        segment.Records.Add(new SegmentRecord(offset, header));
+        segment.Length += length;
+        segment.DiskBytes = segment.Length;
+        segment.PendingPoints += points;
+        _budget.Release(reserve - length - headerBytes);
+        _spooled += points;
+        Keep(segment, frame, length);
+        SyncIfDue();
+        if (_failing && Volatile.Read(ref _failedUntil) <= Stopwatch.GetTimestamp())
+        {
+            _failing = false;
+            LogWritable(_destination, _directory);
+        }
+        return SpoolAppend.Appended;
+    }
+
+    /// <summary>
     /// The oldest record not yet taken, with its lines; null when there is none, or when the buffer pool has no
     /// room for its lines within the batch memory limit (it is taken on a later call). Records that cannot be
-    /// read back are skipped, never replayed, and their points reported in <paramref name="unreadablePoints"/>.
+    /// read back are skipped, never replayed, and their points reported in <paramref name="unreadablePoints"/>,
+    /// as are points the spool lost (a failed fsync and rewrite) since the last call.
     /// </summary>
     public SpooledRecord? Take(out long unreadablePoints)
     {
-        unreadablePoints = 0;
         lock (_lock)
         {
-            foreach (var segment in _segments)
+            unreadablePoints = 0;
+            try
             {
-                while (segment.Taken < segment.Records.Count)
-                {
-                    var record = segment.Records[segment.Taken];
-                    var buffer = RentLines(record.Header.RawLength);
-                    if (buffer is null)
-                        return null;
-                    int index = segment.Taken++;
-                    if (ReadLines(segment, record, buffer))
-                        return new SpooledRecord(segment.Sequence, index, buffer, record.Header.RawLength, record.Header.Points, record.Header.CreatedUnixMs, _settings.Buffers);
-                    _settings.Buffers?.Return(buffer);
-                    // Unreadable though its CRC matched when found (the file changed since): counted, never replayed.
-                    _corruptPoints += record.Header.Points;
-                    unreadablePoints += record.Header.Points;
-                    Acknowledge(segment);
-                }
+                return TakeLocked();
             }
-            return null;
+            catch (Exception e)
+            {
+                CountError("replay", e);
+                return null;
+            }
+            finally
+            {
+                Reap();
+                unreadablePoints = _unreported;
+                _unreported = 0;
+            }
         }
+    }
+
+    private SpooledRecord? TakeLocked()
+    {
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            var segment = _segments[i];
+            if (segment.Taken >= segment.Records.Count || segment.Hold == SegmentHold.Undeletable)
+                continue;
+            if (segment.Hold == SegmentHold.Unreadable)
+            {
+                if (now < segment.RetryAt)
+                    continue;
+                segment.Hold = SegmentHold.None;
+            }
+            while (segment.Taken < segment.Records.Count)
+            {
+                // Only durable records are handed out, so a failed fsync can move the others without a trace.
+                if (segment.IsActive && segment.Taken >= segment.Synced && !SyncLocked())
+                    return null;
+                var record = segment.Records[segment.Taken];
+                var buffer = RentLines(record.Header.RawLength);
+                if (buffer is null)
+                    return null;
+                var read = ReadRecord(segment, record, buffer, out string? error);
+                if (read == ReadResult.Ok)
+                {
+                    int index = segment.Taken++;
+                    if (segment.Taken >= segment.Records.Count && !segment.IsActive)
+                        CloseReader(segment);
+                    return new SpooledRecord(segment.Sequence, index, buffer, record.Header.RawLength, record.Header.Points, record.Header.CreatedUnixMs, _settings.Buffers);
+                }
+                ReturnLines(buffer);
+                if (read == ReadResult.Damaged)
+                {
+                    // Unreadable though its CRC matched when found (the file changed since): counted, never replayed.
+                    int index = segment.Taken++;
+                    Skip(segment, index, record);
+                    if (_corruptLog.Allow(out long held))
+                        LogDamagedRecord(segment.Path, record.Offset, record.Header.Points, held);
+                    continue;
+                }
+                if (read == ReadResult.Gone)
+                {
+                    // Removed from under the spool: what it held is lost, and counted so.
+                    for (int index = segment.Taken; index < segment.Records.Count; index++)
+                        Skip(segment, index, segment.Records[index]);
+                    segment.Taken = segment.Records.Count;
+                    LogSegmentGone(_destination, segment.Path, error ?? "no such file");
+                    break;
+                }
+                // Cannot be read now (EACCES, EIO): kept as it is, replay goes on with the next segment.
+                HoldBack(segment, SegmentHold.Unreadable, error ?? "unreadable");
+                break;
+            }
+        }
+        return null;
     }
 
     /// <summary>The record was delivered: once a segment's every record is, its file is deleted.</summary>
@@ -183,11 +326,23 @@ internal sealed partial class DestinationSpool : IDisposable
     {
         lock (_lock)
         {
-            var segment = _segments.Find(s => s.Sequence == record.Sequence);
-            if (segment is null)
-                return;
-            _replayed += record.Points;
-            Acknowledge(segment);
+            try
+            {
+                var segment = _segments.Find(s => s.Sequence == record.Sequence);
+                if (segment is null || record.Index >= segment.Records.Count)
+                    return;
+                if (segment.IsDone(record.Index))
+                    return; // acknowledged already
+                segment.MarkDone(record.Index);
+                _replayed += record.Points;
+                segment.PendingPoints -= record.Points;
+                SaveProgress(segment);
+                Reap();
+            }
+            catch (Exception e)
+            {
+                CountError("acknowledge", e);
+            }
         }
     }
 
@@ -196,85 +351,108 @@ internal sealed partial class DestinationSpool : IDisposable
     {
         lock (_lock)
         {
-            if (!_dirty || _writer is null)
+            try
+            {
+                SyncLocked();
+                RetryHeld();
+            }
+            catch (Exception e)
+            {
+                CountError("fsync", e);
+            }
+        }
+    }
+
+    /// <summary>The final fsync and close: what cannot be made durable now is counted as lost, and said.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
                 return;
             try
             {
-                _writer.FlushToDisk();
+                CloseWriter();
             }
-            catch (IOException)
+            catch (Exception e)
             {
+                CountError("close", e);
             }
-            _dirty = false;
-            _lastSync = Stopwatch.GetTimestamp();
+            foreach (var segment in _segments)
+                segment.CloseHandles();
+            _disposed = true;
         }
     }
 
-    public void Dispose()
+    private void Skip(SpoolSegment segment, int index, SegmentRecord record)
     {
-        Sync();
-        lock (_lock)
-            CloseWriter();
+        _corruptPoints += record.Header.Points;
+        _unreported += record.Header.Points;
+        segment.PendingPoints -= record.Header.Points;
+        segment.MarkDone(index);
+        SaveProgress(segment);
     }
 
-    private void Acknowledge(Segment segment)
+    private void FailFor(TimeSpan span)
     {
-        segment.Acked++;
-        if (segment.Acked < segment.Records.Count)
-            return;
-        if (segment.IsActive)
-            CloseWriter();
-        try
+        Volatile.Write(ref _failedUntil, Stopwatch.GetTimestamp() + (long)(span.TotalSeconds * Stopwatch.Frequency));
+        _failing = true;
+    }
+
+    // A failed write: counted, said once while it lasts, and this destination stops spooling for a while.
+    private void WriteFailed(Exception e)
+    {
+        _failures++;
+        if (!_failing || _writeLog.Allow(out _))
+            LogWriteFailed(_destination, _directory, e.Message, _settings.RetryAfterFailure.TotalSeconds);
+        FailFor(_settings.RetryAfterFailure);
+        // The frame may be on disk in part: cut back to the last whole record, and make sure of what is before it.
+        if (_writer is not null && _active is { } active)
         {
-            File.Delete(segment.Path);
+            try
+            {
+                _writer.Truncate(active.Length);
+            }
+            catch (Exception cut) when (cut is IOException or UnauthorizedAccessException)
+            {
+                active.DiskBytes = Math.Max(active.DiskBytes, active.Length); // a torn frame stays: cut at the next start
+            }
         }
-        catch (IOException)
-        {
-        }
-        _budget.Release(segment.Length);
-        _segments.Remove(segment);
-    }
-
-    private Segment ActiveSegment(out long headerBytes)
-    {
-        headerBytes = 0;
-        if (_writer is not null && _segments.Count > 0 && _segments[^1].IsActive && _segments[^1].Length < _settings.SegmentBytes)
-            return _segments[^1];
         CloseWriter();
-        var segment = new Segment(_nextSequence++, Path.Combine(_directory, SpoolDirectory.SegmentName(_nextSequence - 1)));
-        _writer = SegmentWriter.Create(segment.Path);
-        segment.IsActive = true;
-        segment.Length = SegmentFormat.FileHeaderLength;
-        headerBytes = SegmentFormat.FileHeaderLength; // these stay taken: they were part of the reserve
-        _segments.Add(segment);
-        return segment;
     }
 
-    private void CloseWriter()
+    private void CountError(string operation, Exception e)
     {
-        if (_writer is null)
-            return;
+        _errors++;
+        if (_errorLog.Allow(out long held))
+            LogError(_destination, operation, e.GetType().Name + ": " + e.Message, held);
+    }
+
+    private void Guard(string operation, Action action)
+    {
         try
         {
-            _writer.FlushToDisk();
+            action();
         }
-        catch (IOException)
+        catch (Exception e)
         {
+            CountError(operation, e);
         }
-        _writer.Dispose();
-        _writer = null;
-        foreach (var segment in _segments)
-            segment.IsActive = false;
     }
 
-    private void SyncIfDue()
+    private void WriteNameFile()
     {
-        long due = (long)(_settings.FsyncInterval.TotalSeconds * Stopwatch.Frequency);
-        if (Stopwatch.GetTimestamp() - _lastSync < due)
-            return;
-        _writer!.FlushToDisk();
-        _dirty = false;
-        _lastSync = Stopwatch.GetTimestamp();
+        try
+        {
+            string path = Path.Combine(_directory, SpoolDirectory.NameFile);
+            if (SpoolDirectory.DestinationOf(_directory) != _destination)
+                File.WriteAllText(path, _destination + "\n");
+        }
+        catch (Exception e)
+        {
+            // Only the spool tool reads it; the spool works without it.
+            LogNameFile(_destination, _directory, e.Message);
+        }
     }
 
     // Replayed lines go in pooled buffers, counted against -max-batch-memory like any batch, so a long replay
@@ -286,77 +464,8 @@ internal sealed partial class DestinationSpool : IDisposable
         return pool.TryRent(length, _settings.BufferLimit, out var buffer) ? buffer : null;
     }
 
-    // Reads a record back into lines, checking its frame again: the file may have changed since it was found.
-    private bool ReadLines(Segment segment, SegmentRecord record, byte[] lines)
-    {
-        try
-        {
-            using var handle = File.OpenHandle(segment.Path);
-            int length = SegmentFormat.RecordHeaderLength + record.Header.PayloadLength;
-            if (_frame.Length < length)
-                _frame = GC.AllocateUninitializedArray<byte>(BufferPool.SizeFor(length));
-            var frame = _frame.AsSpan(0, length);
-            if (RandomAccess.Read(handle, frame, record.Offset) != length)
-                return false;
-            var payload = frame[SegmentFormat.RecordHeaderLength..];
-            if (!SegmentFormat.HasMarker(frame) || !SegmentFormat.ChecksumMatches(frame, payload))
-                return false;
-            return SegmentReader.TryReadLines(frame, new SegmentRecord(0, record.Header), lines);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private void ReturnLines(byte[] buffer) => _settings.Buffers?.Return(buffer);
 
-    private void Recover()
-    {
-        foreach (var (sequence, path) in SpoolDirectory.Segments(_directory))
-        {
-            _nextSequence = Math.Max(_nextSequence, sequence + 1);
-            var file = File.ReadAllBytes(path);
-            var scan = SegmentReader.Scan(file, _settings.MaxRecordBytes);
-            _damagedBytes += scan.TornBytes + scan.CorruptBytes;
-            if (scan.State != SegmentState.Readable)
-            {
-                // Kept as found, never replayed: a newer gateway's file, or not a segment at all.
-                _budget.Take(file.Length);
-                continue;
-            }
-            if (scan.TornBytes > 0)
-            {
-                using var truncate = new FileStream(path, FileMode.Open, FileAccess.Write);
-                truncate.SetLength(scan.ValidLength);
-            }
-            if (scan.Records.Count == 0)
-            {
-                File.Delete(path);
-                continue;
-            }
-            var segment = new Segment(sequence, path) { Length = scan.ValidLength };
-            segment.Records.AddRange(scan.Records);
-            _segments.Add(segment);
-            _budget.Take(segment.Length);
-        }
-    }
-
-    private sealed class Segment(long sequence, string path)
-    {
-        public long Sequence { get; } = sequence;
-
-        public string Path { get; } = path;
-
-        public List<SegmentRecord> Records { get; } = [];
-
-        public long Length { get; set; }
-
-        public bool IsActive { get; set; }
-
-        /// <summary>Records handed to the writer (in order) and records it has delivered.</summary>
-        public int Taken { get; set; }
-
-        public int Acked { get; set; }
-
-        public long PendingPoints => Records.Skip(Acked).Sum(r => (long)r.Header.Points);
-    }
+    /// <summary>A file in the spool that is kept and counted but never replayed: not a segment, or unreadable at start.</summary>
+    private sealed record HeldFile(string Path, long DiskBytes, string Reason);
 }

@@ -59,6 +59,13 @@ internal static class SegmentFormat
     /// <summary>CRC-32C (Castagnoli) of the header fields then the payload, with the CPU's CRC instruction where it has one.</summary>
     public static uint Checksum(ReadOnlySpan<byte> fields, ReadOnlySpan<byte> payload) => ~Crc(Crc(uint.MaxValue, fields), payload);
 
+    /// <summary>The CRC of a record read in pieces: start with the header fields, add each piece, end.</summary>
+    public static uint CrcStart(ReadOnlySpan<byte> fields) => Crc(uint.MaxValue, fields);
+
+    public static uint CrcMore(uint crc, ReadOnlySpan<byte> piece) => Crc(crc, piece);
+
+    public static uint CrcEnd(uint crc) => ~crc;
+
     private static uint Crc(uint crc, ReadOnlySpan<byte> data)
     {
         while (data.Length >= 8)

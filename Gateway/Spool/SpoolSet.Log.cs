@@ -12,4 +12,7 @@ internal sealed partial class SpoolSet
 
     [LoggerMessage(EventId = 543, Level = LogLevel.Warning, Message = "Spool of {Destination} is kept but not replayed: that destination is not configured ({Files} files, {Bytes} bytes in {Directory}; see polymur-gateway spool cat)")]
     private partial void LogOrphan(string destination, long files, long bytes, string directory);
+
+    [LoggerMessage(EventId = 544, Level = LogLevel.Error, Message = "Spool dir {Directory} cannot be listed ({Reason}): spools of destinations no longer configured are not looked for")]
+    private partial void LogCannotList(string directory, string reason);
 }

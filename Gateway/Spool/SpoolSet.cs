@@ -7,7 +7,8 @@ public sealed record OrphanSpool(string Destination, string Directory, long File
 
 /// <summary>
 /// Every destination's spool under -spool-dir, with one size limit for all of them (-spool-max-size), and the
-/// -spool-fsync timer. Spools of destinations no longer configured are kept and reported, never deleted.
+/// -spool-fsync timer. Spools of destinations no longer configured are kept and reported, never deleted. It holds
+/// the spool dir's lock (<see cref="SpoolLock"/>) from construction to disposal: one process per spool dir.
 /// </summary>
 internal sealed partial class SpoolSet : IAsyncDisposable
 {
@@ -16,9 +17,12 @@ internal sealed partial class SpoolSet : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Dictionary<string, DestinationSpool> _open = new(StringComparer.Ordinal);
     private readonly Timer? _fsync;
+    private readonly SpoolLock _lock;
 
+    /// <exception cref="SpoolLockedException">Another process uses <paramref name="root"/>, or it cannot be locked.</exception>
     public SpoolSet(string root, long maxBytes, SpoolSettings settings, ILogger<SpoolSet> log)
     {
+        _lock = SpoolLock.Take(root);
         _root = root;
         _settings = settings;
         _log = log;
@@ -71,18 +75,41 @@ internal sealed partial class SpoolSet : IAsyncDisposable
     {
         var names = configured.Select(SpoolDirectory.DirectoryName).ToHashSet(StringComparer.Ordinal);
         var orphans = new List<OrphanSpool>();
-        foreach (string directory in Directory.EnumerateDirectories(_root))
+        foreach (string directory in Directories())
         {
             if (names.Contains(Path.GetFileName(directory)))
                 continue;
             var segments = SpoolDirectory.Segments(directory);
-            long bytes = segments.Sum(s => new FileInfo(s.Path).Length);
+            long bytes = segments.Sum(s => SpoolFiles.Lstat(s.Path) is { Kind: EntryKind.Regular } f ? f.DiskBytes : 0);
             var orphan = new OrphanSpool(SpoolDirectory.DestinationOf(directory) ?? Path.GetFileName(directory), directory, segments.Count, bytes);
             orphans.Add(orphan);
             Budget.Take(bytes);
             LogOrphan(orphan.Destination, orphan.Files, orphan.Bytes, directory);
         }
         Orphans = orphans;
+    }
+
+    /// <summary>Each open spool's counters, for /stats and /metrics.</summary>
+    public IReadOnlyList<SpoolCounters> AllCounters()
+    {
+        DestinationSpool[] spools;
+        lock (_open)
+            spools = [.. _open.Values];
+        return [.. spools.Select(s => s.Counters)];
+    }
+
+    private IEnumerable<string> Directories()
+    {
+        try
+        {
+            // Only real directories: a link or a file named like a spool is not followed.
+            return [.. Directory.EnumerateDirectories(_root).Where(d => SpoolFiles.Lstat(d).Kind == EntryKind.Directory)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogCannotList(_root, e.Message);
+            return [];
+        }
     }
 
     private void SyncAll()
@@ -104,5 +131,6 @@ internal sealed partial class SpoolSet : IAsyncDisposable
                 spool.Dispose();
             _open.Clear();
         }
+        _lock.Dispose();
     }
 }

@@ -71,6 +71,12 @@ public static class PrometheusText
             w.Family("polymur_gateway_spool_used_bytes", "gauge", "Disk all spools take, orphans included.").Sample(spool.UsedBytes);
             w.Family("polymur_gateway_spool_limit_bytes", "gauge", "-spool-max-size.").Sample(spool.LimitBytes);
             w.Family("polymur_gateway_spool_orphans", "gauge", "Spools kept for destinations no longer configured.").Sample(spool.Orphans.Length);
+            w.Family("polymur_gateway_spool_damaged_bytes_total", "counter", "Bytes of spool files found damaged (torn, corrupt, zero-filled, not segments), skipped.").Sample(spool.DamagedBytes);
+            w.Family("polymur_gateway_spool_write_failures_total", "counter", "Spool writes the disk refused (ENOSPC, EIO, EACCES).").Sample(spool.WriteFailures);
+            w.Family("polymur_gateway_spool_fsync_failures_total", "counter", "Spool fsyncs that failed; what they covered was written again to a new segment.").Sample(spool.FsyncFailures);
+            w.Family("polymur_gateway_spool_lost_points_total", "counter", "Spooled points that could not be made durable after a failed fsync (also dropped as spool_corrupt).").Sample(spool.LostPoints);
+            w.Family("polymur_gateway_spool_held_files", "gauge", "Spool files kept but not replayed now: unreadable, undeletable, not segments (polymur-gateway spool list).").Sample(spool.HeldFiles);
+            w.Family("polymur_gateway_spool_errors_total", "counter", "Unexpected errors the spool caught, counted and carried on from.").Sample(spool.Errors);
         }
         if (s.Tls is { } tls)
         {

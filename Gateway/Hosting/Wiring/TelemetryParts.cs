@@ -17,7 +17,7 @@ internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness,
             options.MaxBatchMemory,
             () => keys.Status(options),
             () => new ConnectionStats(connections.Open, connections.Max, connections.Evicted, connections.Refused, connections.TimedOut),
-            () => spools is null ? null : new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans]),
+            () => spools is null ? null : SpoolStatsOf(spools),
             tenants.Registry,
             () => certificate is null ? null : new TlsStats(certificate.Current.NotAfter.ToUniversalTime(), certificate.Current.SerialNumber, certificate.Reloads, certificate.Failures, certificate.LastError),
             () => ingest.Plaintext is not { Counters: var tcp } plaintext ? null
@@ -29,5 +29,12 @@ internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness,
             : null;
         var summary = options.SummaryInterval > TimeSpan.Zero ? new SummaryLog(stats, options.SummaryInterval, loggers.CreateLogger<SummaryLog>()) : null;
         return new TelemetryParts(stats, readiness, selfMetrics, summary);
+    }
+
+    private static SpoolStats SpoolStatsOf(Spool.SpoolSet spools)
+    {
+        var all = spools.AllCounters();
+        return new SpoolStats(spools.Budget.UsedBytes, spools.Budget.MaxBytes, [.. spools.Orphans],
+            all.Sum(c => c.DamagedBytes), all.Sum(c => c.WriteFailures), all.Sum(c => c.FsyncFailures), all.Sum(c => c.LostPoints), all.Sum(c => c.HeldFiles), all.Sum(c => c.Errors));
     }
 }
