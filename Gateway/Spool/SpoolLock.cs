@@ -17,6 +17,7 @@ internal sealed partial class SpoolLock : IDisposable
 {
     public const string FileName = "lock";
     private const int LockEx = 2, LockNb = 4, LockUn = 8, EWouldBlock = 11;
+    private const int ORdwr = 2, OCreat = 0x40, OCloexec = 0x80000;
 
     private readonly SafeFileHandle _handle;
 
@@ -26,17 +27,20 @@ internal sealed partial class SpoolLock : IDisposable
     public static SpoolLock Take(string spoolDir)
     {
         string path = Path.Combine(spoolDir, FileName);
-        SafeFileHandle handle;
         try
         {
             Directory.CreateDirectory(spoolDir);
-            // ReadWrite with FileShare.ReadWrite: .NET then takes no lock of its own, so only ours counts.
-            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SpoolLockedException($"cannot use -spool-dir {spoolDir}: {e.Message}");
         }
+        // open(2) directly: .NET's own open takes a shared flock of its own (FileShare emulation), which the
+        // second process would trip over before it could read the holder's pid.
+        int fd = Open(path, ORdwr | OCreat | OCloexec, 0x1a4 /* 0644 */);
+        if (fd < 0)
+            throw new SpoolLockedException($"cannot use -spool-dir {spoolDir}: {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
         if (Flock(handle, LockEx | LockNb) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -96,6 +100,9 @@ internal sealed partial class SpoolLock : IDisposable
                 handle.DangerousRelease();
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int FlockNative(int fd, int operation);
