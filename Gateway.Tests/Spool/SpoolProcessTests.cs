@@ -151,10 +151,10 @@ public class SpoolProcessTests
         await using var gw = StartAsNobody($"127.0.0.1:{port}", spoolDir);
         string address = await gw.WaitForHttpAsync();
         await Assert.That(await sink.WaitForAsync(5000, TimeSpan.FromSeconds(60))).IsTrue();
-        await Assert.That(await gw.WaitForLogAsync("was delivered but cannot be deleted", TimeSpan.FromSeconds(30))).IsTrue();
         await SpoolAsync(address, "live", 5);
 
         await Assert.That(await sink.WaitForAsync(10_000, TimeSpan.FromSeconds(60))).IsTrue();
+        await Assert.That(await gw.WaitForLogAsync("was delivered but cannot be deleted", TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That(await StopAsync(gw)).IsEqualTo(0);
         await Assert.That((await sink.SettleAsync()).Distinct().Count()).IsEqualTo(10_000);
         await Assert.That(Directory.GetFiles(directory, "*.spool")).HasSingleItem();
