@@ -102,7 +102,7 @@ internal sealed partial class DestinationSpool
         long points = 0;
         for (int i = first; i < failed.Records.Count; i++)
             points += failed.Records[i].Header.Points;
-        LogFsyncFailed(_destination, failed.Path, cause.Message, count, points);
+        LogFsyncFailed(_destination, failed.Path, SpoolFiles.Reason(cause), count, points);
         long cut = count > 0 ? failed.Records[first].Offset : failed.Length;
         failed.Records.RemoveRange(first, count);
         failed.PendingPoints -= points;
@@ -161,7 +161,7 @@ internal sealed partial class DestinationSpool
         {
             _lostPoints += points;
             _unreported += points;
-            LogLost(_destination, points, frames.Length, e.Message);
+            LogLost(_destination, points, frames.Length, SpoolFiles.Reason(e));
             FailFor(_settings.RetryAfterFailure);
             if (copy is not null)
             {

@@ -31,7 +31,7 @@ internal sealed partial class DestinationSpool
     [LoggerMessage(EventId = 509, Level = LogLevel.Error, Message = "Spool segment {Path}: the record at {Offset} ({Points} points) changed on disk since it was written; skipped and counted as spool_corrupt ({Held} more not logged)")]
     private partial void LogDamagedRecord(string path, long offset, int points, long held);
 
-    [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Spool of {Destination}: {Path} is skipped ({Reason}); left as it is, never replayed (polymur-gateway spool list shows it)")]
+    [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "Spool of {Destination}: {Path} is skipped ({Reason}); left as it is and not replayed by this run (polymur-gateway spool list shows it; once fixed, a restart replays it)")]
     private partial void LogSkipped(string destination, string path, string reason);
 
     [LoggerMessage(EventId = 511, Level = LogLevel.Error, Message = "Spool of {Destination}: {Path} is not a spool segment (no PGWSPOOL header: zero-filled or overwritten): its {Bytes} bytes are counted as damaged")]

@@ -44,7 +44,7 @@ internal sealed partial class DestinationSpool
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            HoldFile(path, facts.DiskBytes, e.Message);
+            HoldFile(path, facts.DiskBytes, SpoolFiles.Reason(e));
             return;
         }
         switch (scan.State)
@@ -108,7 +108,7 @@ internal sealed partial class DestinationSpool
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            LogCannotCut(_destination, path, e.Message);
+            LogCannotCut(_destination, path, SpoolFiles.Reason(e));
             return false;
         }
     }

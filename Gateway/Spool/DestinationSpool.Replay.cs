@@ -39,7 +39,7 @@ internal sealed partial class DestinationSpool
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error = e.Message;
+            error = SpoolFiles.Reason(e);
             CloseReader(segment);
             return ReadResult.Unreadable;
         }
@@ -99,7 +99,7 @@ internal sealed partial class DestinationSpool
             segment.Ack?.Dispose();
             segment.Ack = null;
             if (_ackLog.Allow(out _))
-                LogAckNotSaved(_destination, AckFile.PathFor(segment.Path), e.Message);
+                LogAckNotSaved(_destination, AckFile.PathFor(segment.Path), SpoolFiles.Reason(e));
         }
     }
 
@@ -123,7 +123,7 @@ internal sealed partial class DestinationSpool
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                HoldBack(segment, SegmentHold.Undeletable, e.Message);
+                HoldBack(segment, SegmentHold.Undeletable, SpoolFiles.Reason(e));
                 continue;
             }
             TryDelete(AckFile.PathFor(segment.Path)); // one left behind is told apart by its fingerprint

@@ -89,7 +89,7 @@ internal sealed partial class DestinationSpool : IDisposable
         }
         catch (Exception e)
         {
-            spool.LogUnusable(destination, directory, e.Message);
+            spool.LogUnusable(destination, directory, SpoolFiles.Reason(e));
             spool.FailFor(settings.RetryAfterFailure);
             return spool;
         }
@@ -404,7 +404,7 @@ internal sealed partial class DestinationSpool : IDisposable
     {
         _failures++;
         if (!_failing || _writeLog.Allow(out _))
-            LogWriteFailed(_destination, _directory, e.Message, _settings.RetryAfterFailure.TotalSeconds);
+            LogWriteFailed(_destination, _directory, SpoolFiles.Reason(e), _settings.RetryAfterFailure.TotalSeconds);
         FailFor(_settings.RetryAfterFailure);
         // The frame may be on disk in part: cut back to the last whole record, and make sure of what is before it.
         if (_writer is not null && _active is { } active)
@@ -425,7 +425,7 @@ internal sealed partial class DestinationSpool : IDisposable
     {
         _errors++;
         if (_errorLog.Allow(out long held))
-            LogError(_destination, operation, e.GetType().Name + ": " + e.Message, held);
+            LogError(_destination, operation, e.GetType().Name + ": " + SpoolFiles.Reason(e), held);
     }
 
     private void Guard(string operation, Action action)
@@ -451,7 +451,7 @@ internal sealed partial class DestinationSpool : IDisposable
         catch (Exception e)
         {
             // Only the spool tool reads it; the spool works without it.
-            LogNameFile(_destination, _directory, e.Message);
+            LogNameFile(_destination, _directory, SpoolFiles.Reason(e));
         }
     }
 

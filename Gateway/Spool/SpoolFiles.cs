@@ -84,6 +84,17 @@ internal static partial class SpoolFiles
         }
     }
 
+    /// <summary>
+    /// What went wrong, as the kernel says it: .NET's own messages are resource keys in this build
+    /// (UseSystemResourceKeys), so EACCES is spelled out here and an errno in HResult is turned into its text.
+    /// </summary>
+    public static string Reason(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "Permission denied",
+        IOException { HResult: > 0 and < 4096 } io when !io.Message.Contains(' ') || io.Message.Contains('_') => Marshal.GetPInvokeErrorMessage(io.HResult),
+        _ => e.Message,
+    };
+
     public static string Describe(EntryKind kind) => kind switch
     {
         EntryKind.Regular => "file",
