@@ -165,27 +165,34 @@ internal sealed partial class DestinationSpool : IDisposable
             return SpoolAppend.Full;
         }
         byte[]? frame = null;
+        bool handedOver = false; // from then on AppendLocked gives back what it does not use of the reserve
         try
         {
             long created = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             int length = SegmentWriter.Frame(lines, points, created, out frame);
             lock (_lock)
             {
-                var result = _disposed ? SpoolAppend.Failed : AppendLocked(frame, length, points, reserve);
-                if (result == SpoolAppend.Appended)
-                    frame = null; // kept until the next good fsync, or returned already
+                if (_disposed)
+                    return SpoolAppend.Failed;
+                handedOver = true;
+                var owned = frame;
+                frame = null; // AppendLocked owns it now: kept until the next good fsync, or given back here
+                var result = AppendLocked(owned, length, points, reserve);
+                if (result != SpoolAppend.Appended)
+                    ArrayPool<byte>.Shared.Return(owned);
                 return result;
             }
         }
         catch (Exception e)
         {
-            _budget.Release(reserve);
             lock (_lock)
                 CountError("append", e);
             return SpoolAppend.Failed;
         }
         finally
         {
+            if (!handedOver)
+                _budget.Release(reserve);
             if (frame is not null)
                 ArrayPool<byte>.Shared.Return(frame);
         }
