@@ -159,4 +159,40 @@ public class SpoolProcessTests
         await Assert.That((await sink.SettleAsync()).Distinct().Count()).IsEqualTo(10_000);
         await Assert.That(Directory.GetFiles(directory, "*.spool")).HasSingleItem();
     }
+
+    [Test]
+    [Arguments(GatewayProcess.SIGKILL)]
+    [Arguments(GatewayProcess.SIGTERM)]
+    public async Task Stopped_mid_replay_a_restart_sends_again_at_most_the_records_in_flight(int signal)
+    {
+        // F18: SIGTERM during a replay gave 250,000 duplicates of 1.6 M lines: acknowledgements lived in memory,
+        // so every segment not fully delivered replayed from its start.
+        string spoolDir = Directory.CreateTempSubdirectory("pgw-midreplay-").FullName;
+        int port = Posix.FreePort();
+        string[] slow = [.. Args($"127.0.0.1:{port}", spoolDir), "-spool-replay-rate", "2000"];
+        await using (var down = GatewayProcess.Start(GatewayProcess.NativeBinary, slow))
+        {
+            await SpoolAsync(await down.WaitForHttpAsync(), "backlog", 20);
+            await Assert.That(await StopAsync(down)).IsEqualTo(0);
+        }
+        await using var sink = TcpSink.Start(port);
+        await using (var replaying = GatewayProcess.Start(GatewayProcess.NativeBinary, slow))
+        {
+            await replaying.WaitForHttpAsync();
+            await Assert.That(await sink.WaitForAsync(8000, TimeSpan.FromSeconds(60))).IsTrue();
+            replaying.Signal(signal);
+            await replaying.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        int beforeRestart = sink.Count;
+        await using var restarted = GatewayProcess.Start(GatewayProcess.NativeBinary, slow);
+        await restarted.WaitForHttpAsync();
+        await Assert.That(await Poll.UntilAsync(() => sink.Lines.Distinct().Count() == 20_000, TimeSpan.FromSeconds(90))).IsTrue();
+        await Assert.That(await StopAsync(restarted)).IsEqualTo(0);
+        var lines = await sink.SettleAsync();
+        int duplicates = lines.Count - lines.Distinct().Count();
+        Console.WriteLine($"signal {signal} after {beforeRestart} lines: {lines.Count} delivered, {duplicates} twice");
+
+        // At 2000 points/s a 1000-line record is replayed at a time: what may be in flight is a few of them.
+        await Assert.That(duplicates).IsLessThanOrEqualTo(3000);
+    }
 }
