@@ -43,7 +43,9 @@ public class DestinationFailureTests
         var downSink = TcpSink.Start();
         int downPort = downSink.Port;
         await downSink.DisposeAsync();
-        await using var gw = await TestGateway.StartAsync([up, downSink], o => o with { OutgoingQueueCap = 12_000 });
+        // A long -queue-wait: the destination that is up may be slow to drain on a loaded machine, and a wait for
+        // it is back-pressure, not a stall; a request waiting for the down one would still end in 503.
+        await using var gw = await TestGateway.StartAsync([up, downSink], o => o with { OutgoingQueueCap = 12_000, QueueWait = TimeSpan.FromSeconds(30) });
         using var client = gw.Client();
         var down = gw.App.Destinations.Current[1];
         // A new destination is not down until its first connect fails, and until then a full queue is waited for

@@ -122,6 +122,37 @@ public class SpoolRefusalTests
         }
     }
 
+    /// <summary>A slow destination (up, not reading) whose spool is full: the request waits -queue-wait for its queue, then 503.</summary>
+    [Test]
+    public async Task A_slow_destination_whose_spool_is_full_gets_503_after_the_wait_and_loses_nothing()
+    {
+        await using var stalled = new StalledSink();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            OutgoingQueueCap = 5000,
+            QueueWait = TimeSpan.FromMilliseconds(200),
+            SpoolDir = Directory.CreateTempSubdirectory("pgw-refuse-slow-").FullName,
+            SpoolMaxSize = 256 << 10,
+        });
+        using var client = gw.Client();
+        var destination = gw.App.Destinations.Current[0];
+
+        var (accepted, refused) = await SendUntilRefusedAsync(client, "slow", refusals: 2);
+
+        await Assert.That(refused.Count).IsEqualTo(2);
+        await Assert.That(refused.All(r => r.Status == 503 && r.RetryAfter == "5")).IsTrue();
+        await Assert.That(refused[0].Body).IsEqualTo("spool full for a destination that needs it (-spool-max-size); retry later\n");
+        await Assert.That(destination.Connected).IsTrue();
+        await Assert.That(destination.Counters.SpoolPending).IsGreaterThan(0);
+        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
+
+        stalled.Resume();
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.SpoolPending == 0 && destination.Counters.Queued == 0, TimeSpan.FromSeconds(60))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => stalled.Lines >= accepted.Count, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(destination.Counters.Delivered).IsEqualTo(accepted.Count);
+    }
+
     /// <summary>The plaintext listener has no answer to refuse with: it stops reading, and TCP holds the sender back.</summary>
     [Test]
     public async Task The_plaintext_listener_stops_reading_while_the_spool_refuses_and_loses_nothing()
