@@ -20,8 +20,10 @@ public class DestinationFailureTests
         await Assert.That(await sink.WaitForAsync(1000)).IsTrue();
 
         await sink.DisposeAsync();
-        // The writer sees the close and stops writing into the dead connection.
-        await Assert.That(await Poll.UntilAsync(() => !gw.App.Destinations.Current[0].Connected, TimeSpan.FromSeconds(10))).IsTrue();
+        // The writer sees the close, stops writing into the dead connection, and fails to connect again (until
+        // then the sink restarted below could be reached at the first attempt, and no reconnect would be logged).
+        await Assert.That(await Poll.UntilAsync(() => gw.Logs.All.Contains("unreachable"), TimeSpan.FromSeconds(10))).IsTrue();
+        await Assert.That(gw.App.Destinations.Current[0].Connected).IsFalse();
         var during = await client.IngestAsync("123", ProxyClient.Lines("during", 2000));
         await Assert.That(during.Status).IsEqualTo(200);
 
