@@ -116,7 +116,7 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
             if (spooled is not null && spooled[i])
                 state[i] = Done;
             else if (destination.Down)
-                state[i] = destination.SpoolsAtOnce ? ToSpool : DownOffer;
+                state[i] = destination.CanSpool ? ToSpool : DownOffer;
             else if (destination.Queue.TryReserve(batch))
                 state[i] = Reserved;
             else if (destination.Spool is not null && (graceOver || destination.Counters.SpoolPending > 0))

@@ -56,8 +56,8 @@ public sealed class Destination
     /// <summary>Refuses every later offer; used once the destination has been removed.</summary>
     internal void Close() => _closed = true;
 
-    /// <summary>Down with a spool to take its parts: a part for it goes to the spool at once.</summary>
-    internal bool SpoolsAtOnce => _down && Spool is not null && !_closed;
+    /// <summary>Has a spool that takes parts (not removed): while down, its parts go there at once.</summary>
+    internal bool CanSpool => Spool is not null && !_closed;
 
     /// <summary>
     /// Hands a batch to this destination: retained and queued; spooled when the queue is full; or counted as
@@ -67,7 +67,8 @@ public sealed class Destination
     {
         if (Queue.TryReserve(batch))
             return Commit(batch);
-        return TrySpool(batch) == SpoolAppend.Appended || Drop(batch, Spool is null ? DropReason.QueueFull : DropReason.SpoolFull);
+        return TrySpool(batch) == SpoolAppend.Appended
+            || Drop(batch, _closed ? DropReason.DestinationRemoved : Spool is null ? DropReason.QueueFull : DropReason.SpoolFull);
     }
 
     /// <summary>
