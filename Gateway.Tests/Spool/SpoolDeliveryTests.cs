@@ -130,7 +130,7 @@ public class SpoolDeliveryTests
     }
 
     [Test]
-    public async Task A_full_spool_counts_what_a_down_destination_cannot_take_as_spool_full()
+    public async Task A_full_spool_refuses_a_down_destinations_batches_with_503_instead_of_dropping_them()
     {
         int port = Posix.FreePort(); // nothing listens there: the destination is down
         await using var gw = await TestGateway.StartAsync([], o => o with
@@ -144,10 +144,13 @@ public class SpoolDeliveryTests
         var destination = gw.App.Destinations.Current[0];
         await WaitUntil(() => destination.Down);
 
+        int refused = 0;
         for (int i = 0; i < 40; i++)
-            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"full.b{i}", 1000))).Status).IsEqualTo(200);
+            refused += (await client.IngestAsync("123", ProxyClient.Lines($"full.b{i}", 1000))).Status == 503 ? 1 : 0;
 
-        await Assert.That(destination.Counters.Dropped(DropReason.SpoolFull)).IsGreaterThan(0);
+        await Assert.That(refused).IsGreaterThan(0);
+        await Assert.That(destination.Counters.Refused).IsEqualTo(refused * 1000L);
+        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
         await Assert.That(destination.Counters.SpoolPending).IsGreaterThan(0);
         await Assert.That(gw.App.Spools!.Budget.UsedBytes).IsLessThanOrEqualTo(64 << 10);
         await AssertIdentity(destination);

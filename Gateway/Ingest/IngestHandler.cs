@@ -179,9 +179,13 @@ internal sealed partial class IngestHandler(
             return false;
         }
         var sample = rejected.Taken ? new RejectSample(0, RejectedLine.Describe(rejected.Fault, options.MaxLineLength), rejected.Text()) : null;
-        string? refusal = await DispatchAsync(lines, tenant.Share, context.RequestAborted);
-        if (refusal is not null)
+        var dispatched = await dispatcher.DispatchAsync(lines.Lines, lines.Length, parsed.Valid, lines.Index, tenant.Share, context.RequestAborted);
+        if (Refusal(dispatched) is { } refusal)
         {
+            // A spool that cannot take a part is a lasting state (a disk to free, an outage to end): say when to
+            // come back. The refusals are counted and logged per destination (DestinationSet).
+            if (dispatched is DispatchResult.SpoolFull or DispatchResult.SpoolFailed)
+                context.Response.Headers.RetryAfter = Responses.SpoolRetryAfterSeconds;
             await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, refusal);
             return true;
         }
@@ -197,15 +201,16 @@ internal sealed partial class IngestHandler(
         return true;
     }
 
-    /// <summary>Queues the lines, or says why not (a 503 body). Owns <paramref name="lines"/> and the tenant's share slot.</summary>
-    private async ValueTask<string?> DispatchAsync(ParsedLines lines, InflightBatches share, CancellationToken cancel) =>
-        await dispatcher.DispatchAsync(lines.Lines, lines.Length, lines.Counts.Valid, lines.Index, share, cancel) switch
-        {
-            DispatchResult.NoDestinations => "no destinations to deliver to\n",
-            DispatchResult.Busy => $"gateway busy: {dispatcher.SlotCapacity} batches in flight (-incoming-queue-cap)\n",
-            DispatchResult.QueuesFull => $"destination queues full for {options.QueueWait.TotalSeconds:0.###}s (-queue-wait)\n",
-            _ => null, // queued, or nothing to route (a proxy's idle flush, an all-invalid batch)
-        };
+    /// <summary>Why a dispatch was not queued (a 503 body), or null when it was (or there was nothing to route).</summary>
+    private string? Refusal(DispatchResult result) => result switch
+    {
+        DispatchResult.NoDestinations => "no destinations to deliver to\n",
+        DispatchResult.Busy => $"gateway busy: {dispatcher.SlotCapacity} batches in flight (-incoming-queue-cap)\n",
+        DispatchResult.QueuesFull => $"destination queues full for {options.QueueWait.TotalSeconds:0.###}s (-queue-wait)\n",
+        DispatchResult.SpoolFull => Responses.SpoolFull,
+        DispatchResult.SpoolFailed => Responses.SpoolFailed,
+        _ => null, // queued, or nothing to route (a proxy's idle flush, an all-invalid batch)
+    };
 
     private bool TryAuthorize(HttpContext context, out string keyName)
     {

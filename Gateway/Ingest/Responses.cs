@@ -11,6 +11,18 @@ internal static class Responses
     public static readonly byte[] BatchReceived = "Batch Received\n"u8.ToArray();
     public static readonly byte[] BatchMalformed = "Batch Malformed\n"u8.ToArray();
 
+    /// <summary>A destination needed its spool and it is at its limit: 503, never 200 and a drop.</summary>
+    public const string SpoolFull = "spool full for a destination that needs it (-spool-max-size); retry later\n";
+
+    /// <summary>A destination needed its spool and the disk refused the write.</summary>
+    public const string SpoolFailed = "spool cannot be written for a destination that needs it (disk full or failing); retry later\n";
+
+    /// <summary>
+    /// Retry-After for those refusals, in seconds: long enough for a replay to free room or for the spool to try its
+    /// disk again (it pauses 10 s after a failed write), short enough that a sender who retries loses no time.
+    /// </summary>
+    public const string SpoolRetryAfterSeconds = "5";
+
     public static Task WriteAsync(HttpContext context, int status, byte[] body, bool close = false)
     {
         var response = context.Response;

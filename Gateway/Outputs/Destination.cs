@@ -6,10 +6,10 @@ namespace Polymur.Gateway.Outputs;
 /// <summary>A downstream daemon: its queue, its counters, and the writer that empties the queue.</summary>
 public sealed class Destination
 {
-    internal Destination(string name, int queueCapacityPoints)
+    internal Destination(string name, int queueCapacityPoints, long queueCapacityBytes = long.MaxValue)
     {
         Name = name;
-        Queue = new DestinationQueue(queueCapacityPoints);
+        Queue = new DestinationQueue(queueCapacityPoints, queueCapacityBytes);
     }
 
     /// <summary>As configured: host:port[:instance], or "console".</summary>
@@ -22,17 +22,33 @@ public sealed class Destination
 
     public bool Connected { get; internal set; }
 
+    private volatile bool _down;
+
     /// <summary>
-    /// True after a connect attempt failed or the connection was lost, until it connects again. Requests
-    /// wait for room only on destinations that are not down; a new destination is not down.
+    /// True after a connect attempt failed or the connection was lost (or the writer declared it dead), until it
+    /// connects again; a new destination is not down. Requests wait for room only on destinations that are not
+    /// down. Each time it is set (the writer sets it at every failed attempt), requests waiting for this
+    /// destination's queue are woken, so that they stop waiting for it, and with a spool what sits in its queue
+    /// moves to the spool: a down destination's part never waits in memory, where SIGKILL would lose it.
     /// </summary>
-    public bool Down { get; internal set; }
+    public bool Down
+    {
+        get => _down;
+        internal set
+        {
+            _down = value;
+            if (!value)
+                return;
+            Queue.Space.Notify();
+            SpoolQueued();
+        }
+    }
 
     public long QueuedPoints => Queue.Points;
 
     internal DestinationQueue Queue { get; }
 
-    /// <summary>Where its part of a batch goes when the queue is full (-spool-dir); null without a spool.</summary>
+    /// <summary>Where its part of a batch goes when it is down or its queue is full (-spool-dir); null without a spool.</summary>
     internal DestinationSpool? Spool { get; init; }
 
     private volatile bool _closed;
@@ -40,25 +56,36 @@ public sealed class Destination
     /// <summary>Refuses every later offer; used once the destination has been removed.</summary>
     internal void Close() => _closed = true;
 
+    /// <summary>Has a spool that takes parts (not removed): while down, its parts go there at once.</summary>
+    internal bool CanSpool => Spool is not null && !_closed;
+
     /// <summary>
     /// Hands a batch to this destination: retained and queued; spooled when the queue is full; or counted as
     /// dropped when there is no room in either.
     /// </summary>
     public bool Offer(Batch batch)
     {
-        if (Queue.TryReserve(batch.Points))
+        if (Queue.TryReserve(batch))
             return Commit(batch);
-        return TrySpool(batch) || Drop(batch, Spool is null ? DropReason.QueueFull : DropReason.SpoolFull);
+        return TrySpool(batch) == SpoolAppend.Appended
+            || Drop(batch, _closed ? DropReason.DestinationRemoved : Spool is null ? DropReason.QueueFull : DropReason.SpoolFull);
     }
 
-    /// <summary>Writes the batch to the spool instead of the queue; false without a spool, or when it is full.</summary>
-    internal bool TrySpool(Batch batch)
+    /// <summary>
+    /// Writes the batch to the spool instead of the queue. Without a spool, or once removed, <see cref="SpoolAppend.Failed"/>;
+    /// a refusal is not counted here (the caller refuses the batch, or drops it and counts that).
+    /// </summary>
+    internal SpoolAppend TrySpool(Batch batch)
     {
-        if (Spool is null || _closed || Spool.TryAppend(batch.Data, batch.Points) != SpoolAppend.Appended)
-            return false;
-        Counters.AddRouted(batch.Points);
-        Counters.AddSpooled(batch.Points);
-        return true;
+        if (Spool is null || _closed)
+            return SpoolAppend.Failed;
+        var result = Spool.TryAppend(batch.Data, batch.Points);
+        if (result == SpoolAppend.Appended)
+        {
+            Counters.AddRouted(batch.Points);
+            Counters.AddSpooled(batch.Points);
+        }
+        return result;
     }
 
     /// <summary>Queues a batch whose room was reserved with <c>Queue.TryReserve</c>.</summary>
@@ -67,14 +94,42 @@ public sealed class Destination
         if (_closed)
         {
             // A request that read the routing table just before this destination was removed.
-            Queue.Unreserve(batch.Points);
+            Queue.Unreserve(batch);
             return Drop(batch, DropReason.DestinationRemoved);
         }
         Counters.AddRouted(batch.Points);
         batch.Retain(1);
         Queue.EnqueueReserved(batch);
+        // It went down between the reservation and now, after its writer moved the queue to the spool.
+        if (_down)
+            SpoolQueued();
         return true;
     }
+
+    /// <summary>
+    /// Moves what waits in the queue to the spool, oldest first, until the spool refuses (what it refused stays
+    /// queued, answered 200 already: delivered once the destination is back, or spooled or counted at the stop).
+    /// Safe beside the writer: each batch is taken out of the queue by one of them only.
+    /// </summary>
+    internal void SpoolQueued()
+    {
+        if (Spool is null || _closed)
+            return;
+        while (Queue.TryDequeue(out var batch))
+        {
+            if (Spool.TryAppend(batch.Data, batch.Points) != SpoolAppend.Appended)
+            {
+                Queue.Requeue(batch);
+                return;
+            }
+            Counters.AddSpooled(batch.Points);
+            Queue.Complete(batch.Points);
+            batch.Release();
+        }
+    }
+
+    /// <summary>The batch's spool could not take it and its sender is answered 503: counted, never routed.</summary>
+    internal void Refused(Batch batch) => Counters.AddRefused(batch.Points);
 
     private bool Drop(Batch batch, DropReason reason)
     {

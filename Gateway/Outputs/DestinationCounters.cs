@@ -27,7 +27,7 @@ public enum DropReason
 public sealed class DestinationCounters
 {
     private readonly long[] _dropped = new long[DropReasonCount];
-    private long _routed, _delivered, _spooled, _unspooled, _resent, _tlsFailures;
+    private long _routed, _delivered, _spooled, _unspooled, _resent, _tlsFailures, _refused;
 
     private const int DropReasonCount = (int)DropReason.SpoolCorrupt + 1;
 
@@ -58,6 +58,14 @@ public sealed class DestinationCounters
     }
 
     public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
+
+    /// <summary>
+    /// Points of batches answered 503 because this destination's spool could not take its part (-spool-max-size
+    /// reached, or the disk refused): never routed, so not in the identity; the sender still has them.
+    /// </summary>
+    public long Refused => Volatile.Read(ref _refused);
+
+    internal void AddRefused(long points) => Interlocked.Add(ref _refused, points);
 
     /// <summary>TLS handshakes or verifications that failed (tls:// destinations).</summary>
     public long TlsFailures => Volatile.Read(ref _tlsFailures);

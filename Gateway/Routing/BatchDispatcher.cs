@@ -20,6 +20,12 @@ public enum DispatchResult
 
     /// <summary>A destination's queue stayed full for the whole wait.</summary>
     QueuesFull,
+
+    /// <summary>A destination needed its spool (it is down, or slow) and the spool is at -spool-max-size.</summary>
+    SpoolFull,
+
+    /// <summary>A destination needed its spool and the disk refused the write.</summary>
+    SpoolFailed,
 }
 
 /// <summary>
@@ -64,6 +70,12 @@ public sealed class BatchDispatcher(IBatchRouter router, DestinationSet destinat
         router.Plan(batch, index, plan);
         index.ReturnTo(buffers);
         batch.Release(); // each delivery holds its own reference now
-        return await admission.QueueAsync(plan, cancel) == AdmissionResult.Accepted ? DispatchResult.Queued : DispatchResult.QueuesFull;
+        return await admission.QueueAsync(plan, cancel) switch
+        {
+            AdmissionResult.Accepted => DispatchResult.Queued,
+            AdmissionResult.SpoolFull => DispatchResult.SpoolFull,
+            AdmissionResult.SpoolFailed => DispatchResult.SpoolFailed,
+            _ => DispatchResult.QueuesFull,
+        };
     }
 }

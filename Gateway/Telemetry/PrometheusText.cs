@@ -48,6 +48,7 @@ public static class PrometheusText
         w.PerDestination(s, "polymur_gateway_points_queued", "gauge", "Points queued or being written, per destination.", d => d.Queued);
         w.PerDestination(s, "polymur_gateway_queue_capacity_points", "gauge", "A destination queue's capacity (-outgoing-queue-cap).", d => d.QueueCapacity);
         w.PerDestination(s, "polymur_gateway_points_resent_total", "counter", "Lines sent again after a connection loss, in case the destination had not read them.", d => d.Resent);
+        w.PerDestination(s, "polymur_gateway_points_refused_total", "counter", "Points of batches refused with 503 because the destination's spool could not take its part.", d => d.Refused);
         w.PerDestination(s, "polymur_gateway_points_spooled_total", "counter", "Points written to the destination's spool (-spool-dir).", d => d.Spooled);
         w.PerDestination(s, "polymur_gateway_spool_pending_points", "gauge", "Points in the destination's spool not yet delivered.", d => d.SpoolPending);
         w.PerDestination(s, "polymur_gateway_spool_bytes", "gauge", "Disk the destination's spool takes.", d => d.SpoolBytes);

@@ -90,6 +90,9 @@ internal sealed partial class SelfMetrics : IAsyncDisposable
             case DispatchResult.NoDestinations:
                 LogNotQueued(count, "no destinations");
                 break;
+            case DispatchResult.SpoolFull or DispatchResult.SpoolFailed:
+                LogNotQueued(count, "a destination's spool cannot take them");
+                break;
         }
     }
 

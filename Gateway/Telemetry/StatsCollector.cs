@@ -37,7 +37,8 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 spooled?.Bytes ?? 0,
                 spooled?.Files ?? 0,
                 spooled?.OldestCreatedUnixMs is long oldest ? (nowMs - oldest) / 1000.0 : null,
-                d.Counters.TlsFailures);
+                d.Counters.TlsFailures,
+                d.Counters.Refused);
         }).ToArray();
         var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));
         var key = keys();

@@ -13,7 +13,7 @@ namespace Polymur.Gateway.Ingest.Plaintext;
 /// <summary>
 /// Takes a read's complete lines into the queues the way /ingest takes a batch: the same parser, the tenant's
 /// quota and share, the dispatcher and the counters. It never refuses. While the gateway cannot take the lines
-/// (queues full, no batch memory, the tenant's share or quota spent) it waits and tries again, and the connection
+/// (queues full, a spool that cannot take them, no batch memory, the tenant's share or quota spent) it waits and tries again, and the connection
 /// reads nothing meanwhile, so TCP's own window holds the sender back, as in carbon-c-relay.
 /// </summary>
 internal sealed partial class PlaintextIntake(
@@ -34,6 +34,9 @@ internal sealed partial class PlaintextIntake(
     /// before spooling for it, the connection has stopped reading for a reason.
     /// </summary>
     public static TimeSpan StallThreshold => Admission.SpoolGrace;
+
+    /// <summary>How long a read whose destination's spool refused it waits before it is tried again.</summary>
+    internal static readonly TimeSpan SpoolRetryPause = TimeSpan.FromMilliseconds(200);
 
     public PlaintextCounters Counters => tcp;
 
@@ -124,6 +127,11 @@ internal sealed partial class PlaintextIntake(
                     return Outcome.Busy;
                 case DispatchResult.QueuesFull:
                     return Outcome.QueuesFull;
+                case DispatchResult.SpoolFull or DispatchResult.SpoolFailed:
+                    // Refused at once (a down destination's spool is its only place): pause before trying again, and
+                    // read nothing meanwhile, so the sender is held back by TCP instead of its lines being dropped.
+                    await Task.Delay(SpoolRetryPause, cancel);
+                    return Outcome.SpoolFull;
             }
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             counters.AddAccepted(counts.Valid, counts.Invalid, counts.TooLong + skippedTooLong);
@@ -158,6 +166,7 @@ internal sealed partial class PlaintextIntake(
         Outcome.NoDestinations => "no destinations",
         Outcome.Busy => "batches in flight at the cap (-incoming-queue-cap)",
         Outcome.QueuesFull => "destination queues full",
+        Outcome.SpoolFull => "a destination's spool cannot take them (-spool-max-size, or the disk)",
         Outcome.TooLarge => "a read too large to queue whole (-max-batch-size)",
         _ => "waiting for room in the destination queues",
     };
@@ -172,5 +181,6 @@ internal sealed partial class PlaintextIntake(
         NoDestinations,
         Busy,
         QueuesFull,
+        SpoolFull,
     }
 }
