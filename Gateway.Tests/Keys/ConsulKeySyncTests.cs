@@ -60,7 +60,11 @@ public class ConsulKeySyncTests
         await Assert.That((await client.PingAsync("cached-key-222222222222")).Status).IsEqualTo(200);
 
         await consul.KillAsync();
-        await Task.Delay(2500); // several failed retries
+        // Logged once, checked after retries that surely happened: the outage is logged, then the dead agent's
+        // port takes three more key reads (and resets them) before the count is taken.
+        await Assert.That(await Poll.UntilAsync(() => gw.Logs.All.Contains("Consul key sync failing"), TimeSpan.FromSeconds(30))).IsTrue();
+        await using (var dead = new ResettingListener(consul.HttpPort))
+            await Assert.That(await Poll.UntilAsync(() => dead.Requests("/v1/kv/" + ConsulAgent.Prefix) >= 3, TimeSpan.FromSeconds(60))).IsTrue();
         var duringOutage = await client.PingAsync("cached-key-222222222222");
         int outageLogs = gw.Logs.Lines.Count(l => l.Contains("Consul key sync failing"));
 
