@@ -76,7 +76,7 @@ public sealed class TcpSink : IAsyncDisposable
     /// <summary>Waits until at least <paramref name="count"/> lines arrived; returns whether they did in time.</summary>
     public async Task<bool> WaitForAsync(int count, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (Count < count)
         {
             if (DateTime.UtcNow > deadline)

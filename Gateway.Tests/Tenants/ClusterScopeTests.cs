@@ -27,7 +27,7 @@ public class ClusterScopeTests
         var gw = await TestGateway.StartAsync(sink, o => Clustered(cluster: false)(o) with { CertPath = certificate.CertPath, KeyPath = certificate.KeyPath }, consul: consul.Settings());
         try
         {
-            await Assert.That(await Poll.UntilAsync(async () => (await PassingAsync(consul)).Length == 1, TimeSpan.FromSeconds(5))).IsTrue();
+            await Assert.That(await Poll.UntilAsync(async () => (await PassingAsync(consul)).Length == 1, TimeSpan.FromSeconds(30))).IsTrue();
             var entry = (await PassingAsync(consul))[0];
             var service = entry.GetProperty("Service");
             int httpPort = new Uri(gw.HttpAddress).Port, httpsPort = new Uri(gw.HttpsAddress).Port;
@@ -44,7 +44,7 @@ public class ClusterScopeTests
             {
                 checks = await consul.Http.GetStringAsync("v1/agent/checks");
                 return checks.Contains("API keys");
-            }, TimeSpan.FromSeconds(15));
+            }, TimeSpan.FromSeconds(30));
             await Assert.That(ran).IsTrue().Because(checks);
         }
         finally
@@ -102,7 +102,7 @@ public class ClusterScopeTests
             new Dictionary<string, string> { ["CONSUL_HTTP_ADDR"] = consul.Address });
         await gw.WaitForHttpAsync();
         async Task<int> Registered() => JsonDocument.Parse(await consul.Http.GetStringAsync("v1/agent/services")).RootElement.EnumerateObject().Count(s => s.Value.GetProperty("Service").GetString() == "edge-gw");
-        await Assert.That(await Poll.UntilAsync(async () => await Registered() == 1, TimeSpan.FromSeconds(10))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(async () => await Registered() == 1, TimeSpan.FromSeconds(30))).IsTrue();
         gw.Signal(GatewayProcess.SIGTERM);
         await Assert.That(await gw.WaitForExitAsync(TimeSpan.FromSeconds(20))).IsEqualTo(0);
         await Assert.That(await Registered()).IsEqualTo(0);
