@@ -99,7 +99,9 @@ public class SelfMetricsTests
         await sink.WaitForAsync(1000);
 
         string? summary = null;
-        await Poll.UntilAsync(() => (summary = gw.Logs.Lines.LastOrDefault(l => l.Contains("Summary: 1000 points received"))) is not null, TimeSpan.FromSeconds(30));
+        // A tick can fall between the sink reading the lines and the writer counting them delivered: wait for
+        // the first tick that has both, rather than take the last line at some moment.
+        await Poll.UntilAsync(() => (summary = gw.Logs.Lines.LastOrDefault(l => l.Contains("Summary: 1000 points received") && l.Contains(" 1000 delivered"))) is not null, TimeSpan.FromSeconds(30));
 
         await Assert.That(summary).IsNotNull();
         await Assert.That(summary!).Contains("1000 delivered, 0 dropped, 0 invalid; queued: " + $"127.0.0.1:{down.Port}=1000");
