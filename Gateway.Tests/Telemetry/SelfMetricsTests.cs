@@ -16,7 +16,8 @@ public class SelfMetricsTests
         await client.IngestAsync("tenant-key-123456789", "app.requests 10 1700000000\nbroken\n");
         await client.PingAsync("wrong");
 
-        // Wait for a flush that saw the batch (the first may come before it).
+        // Wait for a flush that saw all of it: the 401 of the ping, which was sent after the batch had its answer
+        // (a flush can fall between the two, with the batch counted and the ping not yet).
         string root = "test-host_example_com.polymur.";
         List<string> flush = [];
         // A flush is one run of lines from "rate" to "runtime.threads"; the sink may be part way through reading
@@ -24,8 +25,8 @@ public class SelfMetricsTests
         await Poll.UntilAsync(() =>
         {
             var lines = sink.Lines.Where(l => l.StartsWith(root, StringComparison.Ordinal)).ToList();
-            int seen = lines.FindLastIndex(l => l.StartsWith(root + "points.received ", StringComparison.Ordinal));
-            if (seen < 0 || lines[seen].Split(' ')[1] != "2")
+            int seen = lines.FindLastIndex(l => l.StartsWith(root + "batches.refused.401 ", StringComparison.Ordinal));
+            if (seen < 0 || lines[seen].Split(' ')[1] != "1")
                 return false;
             int start = lines.FindLastIndex(seen, l => l.StartsWith(root + "rate ", StringComparison.Ordinal));
             int end = lines.FindIndex(seen, l => l.StartsWith(root + "runtime.threads ", StringComparison.Ordinal));
