@@ -17,11 +17,9 @@ public class AdminApiTests
         await using var gw = await TestGateway.StartAsync(sink);
         using var client = gw.Client();
         await client.IngestAsync("123", ProxyClient.Lines("m", 100));
-        await sink.WaitForAsync(100);
+        await Assert.That(await sink.WaitForAsync(100)).IsTrue();
         // The sink can read the lines a moment before the writer's send completes and counts them.
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (gw.App.Destinations.Current[0].Counters.Delivered < 100 && DateTime.UtcNow < deadline)
-            await Task.Delay(10);
+        await Assert.That(await Poll.UntilAsync(() => gw.App.Destinations.Current[0].Counters.Delivered >= 100, TimeSpan.FromSeconds(30))).IsTrue();
         using var admin = gw.AdminClient();
 
         var response = await admin.GetAsync("/destinations");
@@ -77,6 +75,7 @@ public class AdminApiTests
         await Assert.That(removed.RootElement.GetProperty("delivered").GetInt64()).IsEqualTo(1000);
         await Assert.That(missing.StatusCode).IsEqualTo(HttpStatusCode.NotFound);
         await Assert.That(await keep.WaitForAsync(2000)).IsTrue();
+        await Assert.That(await gone.WaitForAsync(1000)).IsTrue();
         await Assert.That((await gone.SettleAsync()).Count).IsEqualTo(1000);
         await Assert.That(gw.App.Destinations.Current.Length).IsEqualTo(1);
     }
@@ -142,6 +141,8 @@ public class AdminApiTests
 
         await Assert.That(await a.WaitForAsync(1)).IsTrue();
         await Assert.That(await b.WaitForAsync(1)).IsTrue();
+        // All of them first (each sink's writer keeps its own pace), then nothing more.
+        await Assert.That(await Poll.UntilAsync(() => a.Count + b.Count >= 2000, TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That((await a.SettleAsync()).Count + (await b.SettleAsync()).Count).IsEqualTo(2000);
     }
 

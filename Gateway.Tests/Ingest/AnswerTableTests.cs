@@ -36,7 +36,7 @@ public class AnswerTableTests
         await Assert.That(reply.Body).IsEqualTo("invalid key");
         await Assert.That(reply.ConnectionClose).IsTrue();
         await Assert.That(gw.App.Counters.Refused(401)).IsEqualTo(1);
-        await Assert.That(await sink.SettleAsync()).IsEmpty();
+        await Assert.That(await Marker.LinesBeforeAsync(client, sink)).IsEmpty();
     }
 
     [Test]
@@ -98,7 +98,7 @@ public class AnswerTableTests
         await Assert.That(reply.Status).IsEqualTo(400).Because(name);
         await Assert.That(reply.Body).IsEqualTo("Batch Malformed\n");
         await Assert.That(gw.App.Counters.Refused(400)).IsEqualTo(1);
-        await Assert.That(await sink.SettleAsync()).IsEmpty();
+        await Assert.That(await Marker.LinesBeforeAsync(client, sink)).IsEmpty();
     }
 
     public static IEnumerable<Func<(string, byte[])>> MalformedBodies()

@@ -132,6 +132,6 @@ public class ClientCertificateTests
         using var acme = ca.Issue("acme");
         await Assert.That(await SendAsync(gw.HttpsAddress, acme, null)).IsEqualTo(200);
         await consul.DeleteKeyAsync("acme");
-        await Assert.That(await Poll.UntilAsync(async () => await SendAsync(gw.HttpsAddress, acme, null) == 401, TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(async () => await SendAsync(gw.HttpsAddress, acme, null) == 401, TimeSpan.FromSeconds(30))).IsTrue();
     }
 }

@@ -115,9 +115,8 @@ public class GzipBatchDecoderTests
         var decoder = new GzipBatchDecoder(new BufferPool(), 1 << 20);
 
         var decoding = decoder.DecodeAsync(pipe.Reader, 100_000, CancellationToken.None).AsTask();
-        var first = await Task.WhenAny(decoding, Task.Delay(5000));
-
-        await Assert.That(first).IsSameReferenceAs(decoding);
+        // Generous: what matters is that it ends without the rest of the body, which never comes.
+        await Assert.That(await Poll.FinishesAsync(decoding, TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That((await decoding).Status).IsEqualTo(DecodeStatus.Malformed);
     }
 

@@ -51,11 +51,12 @@ public class ConsulAclTests
         // A change under the prefix wakes the gateway's blocking query. Consul resolves a blocking query's
         // permissions when it starts, so it takes a second change for a query made with the revoked token.
         await consul.PutKeyAsync("someone-else", "other-key-ddddddddddddd");
-        await Task.Delay(500);
+        // The second change must come after the gateway took the first (its query, made before the revocation,
+        // still lists the keys): waited for as the new key being accepted, not as 500 ms.
+        await ConsulKeySyncTests.UntilStatusAsync(client, "other-key-ddddddddddddd", 200, TimeSpan.FromSeconds(30));
         await consul.PutKeyAsync("yet-another", "other-key-eeeeeeeeeeeee");
         const string kept = "Consul listed no keys, but the token may not read the keys (403); keeping the";
-        for (int i = 0; i < 100 && !gw.Logs.All.Contains(kept); i++)
-            await Task.Delay(50);
+        await Poll.UntilAsync(() => gw.Logs.All.Contains(kept), TimeSpan.FromSeconds(30));
 
         await Assert.That(gw.Logs.All).Contains(kept);
         await Assert.That((await client.PingAsync("acl-key-ccccccccccccccc")).Status).IsEqualTo(200);

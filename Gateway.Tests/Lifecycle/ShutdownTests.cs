@@ -23,13 +23,15 @@ public class ShutdownTests
         for (int i = 0; i < 10; i++)
             await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"q{i}", 5000))).Status).IsEqualTo(200);
         gw.Signal(GatewayProcess.SIGTERM);
-        await Assert.That(await gw.WaitForLogAsync("draining 50000 queued points", TimeSpan.FromSeconds(10))).IsTrue();
+        await Assert.That(await gw.WaitForLogAsync("draining 50000 queued points", TimeSpan.FromSeconds(30))).IsTrue();
 
         await using var sink = TcpSink.Start(port);
         int code = await gw.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         await Assert.That(code).IsEqualTo(0);
-        await Assert.That((await sink.SettleAsync()).Count).IsEqualTo(50_000);
+        // It has exited: once the sink has read to the end of its connections, it has everything there is.
+        await Assert.That(await sink.WaitForEndAsync(50_000, TimeSpan.FromSeconds(30))).IsNotNull();
+        await Assert.That(sink.Count).IsEqualTo(50_000);
         await Assert.That(gw.Stderr).Contains("Stopped: 50000 lines accepted in 10 batches; 50000 points delivered, 0 dropped in all");
     }
 
@@ -59,14 +61,15 @@ public class ShutdownTests
             }
         }
         var senders = Enumerable.Range(0, 3).Select(Sender).ToArray();
-        await Task.Delay(1500);
+        // Under load means batches answered and lines on their way, however long a slow machine takes to get there.
+        await Assert.That(await Poll.UntilAsync(() => accepted.Count >= 6 && sink.Count > 0, TimeSpan.FromSeconds(30))).IsTrue();
         gw.Signal(GatewayProcess.SIGTERM);
         int code = await gw.WaitForExitAsync(TimeSpan.FromSeconds(30));
         stop.Cancel();
         await Task.WhenAll(senders);
 
         var expected = accepted.SelectMany(b => b.TrimEnd('\n').Split('\n')).ToHashSet();
-        var got = await sink.SettleAsync();
+        var got = await sink.WaitForEndAsync(expected.Count, TimeSpan.FromSeconds(30)) ?? sink.Lines;
         await Assert.That(code).IsEqualTo(0);
         await Assert.That(expected.Count).IsGreaterThan(0);
         await Assert.That(expected.IsSubsetOf(got)).IsTrue();
@@ -103,7 +106,8 @@ public class ShutdownTests
         await using var gw = GatewayProcess.Start(GatewayProcess.JitBinary, Args(sink.Port, "1s"));
         using var client = new ProxyClient(await gw.WaitForHttpAsync());
         var sent = new ConcurrentBag<string>();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        long sentLines = 0;
+        using var stop = new CancellationTokenSource();
 
         async Task Sender(int id)
         {
@@ -111,6 +115,7 @@ public class ShutdownTests
             {
                 string lines = ProxyClient.Lines($"slow{id}.b{n}", 2000);
                 sent.Add(lines);
+                Interlocked.Add(ref sentLines, 2000);
                 try
                 {
                     await client.IngestAsync("123", lines);
@@ -121,7 +126,13 @@ public class ShutdownTests
                 }
             }
         }
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(Sender));
+        var senders = Enumerable.Range(0, 4).Select(Sender).ToArray();
+        // Load until far more is queued than the 1 s drain can move: the sink's 1 MiB/s plus the kernel's buffers
+        // (a 4 MiB send buffer at most here) come to about 150,000 lines, so 400,000 behind makes the cut certain.
+        // Counted in lines, not seconds: a slow machine takes longer to get there, and gets there.
+        await Assert.That(await Poll.UntilAsync(() => Interlocked.Read(ref sentLines) - sink.Count >= 400_000, TimeSpan.FromSeconds(60))).IsTrue();
+        stop.Cancel();
+        await Task.WhenAll(senders);
         gw.Signal(GatewayProcess.SIGTERM);
         int code = await gw.WaitForExitAsync(TimeSpan.FromSeconds(30));
         await Assert.That(code).IsEqualTo(0);

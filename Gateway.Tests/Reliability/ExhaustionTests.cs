@@ -95,7 +95,8 @@ public class ExhaustionTests
         await using var rss = new RssSampler(gw.Id);
 
         var silent = await ConnectAsync(new Uri(address).Port, 1300);
-        await Task.Delay(1000);
+        // The flood has landed once the gateway, at its 1024 connections, has evicted the 276 beyond them.
+        await Assert.That(await Poll.UntilAsync(() => silent.Count(ClosedByPeer) >= 1300 - 1024, TimeSpan.FromSeconds(30))).IsTrue();
         var pings = await PingTimesAsync(address);
         using var client = new ProxyClient(address);
         var ingest = await client.IngestAsync("123", "exhaust.ok 1 1700000000\n");
@@ -121,21 +122,24 @@ public class ExhaustionTests
         long before = RssSampler.Of(gw.Id);
 
         var request = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(one, 4_000)));
-        using var writing = new CancellationTokenSource(TimeSpan.FromSeconds(12));
+        using var writing = new CancellationTokenSource();
         var port = new Uri(address).Port;
 
         // Two waves: what the second adds, over its count, is the cost of one connection. The first wave's jump
         // (the GC's regions, the thread pool growing) is fixed cost, inside the formula's 64 MiB.
+        // Each wave is measured once the gateway's memory has stopped growing under it, not after a fixed time:
+        // a first wave measured too early would put its own cost on the second's connections.
         var (first, firstWriters) = await FloodAsync(port, 100, request, writing.Token);
-        await Task.Delay(3000);
+        await Assert.That(await rss.SettledAsync(TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(60))).IsTrue();
         long afterFirst = rss.Peak;
         var (second, secondWriters) = await FloodAsync(port, 400, request, writing.Token);
-        await Task.Delay(4000);
+        await Assert.That(await rss.SettledAsync(TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(60))).IsTrue();
         long during = RssSampler.Of(gw.Id);
         var pings = await PingTimesAsync(address);
+        writing.Cancel();
         await Task.WhenAll(firstWriters.Concat(secondWriters));
         first.Concat(second).ToList().ForEach(s => s.Dispose());
-        await Task.Delay(3000);
+        await Task.Delay(3000); // pacing for the printed "after" figure only; nothing is asserted on it
         long after = RssSampler.Of(gw.Id);
 
         long perConnection = (rss.Peak - afterFirst) / second.Count;
@@ -173,7 +177,10 @@ public class ExhaustionTests
             using var response = await http.SendAsync(request);
             return (int)response.StatusCode;
         }).ToList();
-        await Task.Delay(1500);
+        // Pinged while the bodies are being held: once one of them has inflated (RSS up by its 40 MiB), not after
+        // a time a slow machine could spend before any had arrived.
+        long start = RssSampler.Of(gw.Id);
+        await Assert.That(await Poll.UntilAsync(() => rss.Peak >= start + (40L << 20), TimeSpan.FromSeconds(30))).IsTrue();
         var pings = await PingTimesAsync(address);
         var answers = await Task.WhenAll(statuses);
 
@@ -196,7 +203,9 @@ public class ExhaustionTests
         await using var gw = GatewayProcess.Start(GatewayProcess.NativeBinary,
             Args($"127.0.0.1:{stalled.Port}", "-max-batch-size", "16MiB", "-max-batch-memory", "48MiB"));
         string address = await gw.WaitForHttpAsync();
-        await Task.Delay(500);
+        // Idle once its start-up has stopped growing its memory, however long that takes here.
+        await using (var starting = new RssSampler(gw.Id))
+            await Assert.That(await starting.SettledAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30))).IsTrue();
         long idle = RssSampler.Of(gw.Id);
         await using var rss = new RssSampler(gw.Id);
 
@@ -231,11 +240,24 @@ public class ExhaustionTests
         catch (SocketException)
         {
         }
-        await Task.Delay(1500); // several summary ticks with no descriptor left
+        // Several summary ticks (one per 100 ms) with no descriptor left: counted in lines, not slept for.
+        int summaries = SummaryLines(gw);
+        await Assert.That(await Poll.UntilAsync(() => SummaryLines(gw) >= summaries + 5, TimeSpan.FromSeconds(30))).IsTrue();
         sockets.ForEach(s => s.Dispose());
-        await Task.Delay(500);
+        // Answered again once the closes have given it descriptors back: asked until then.
         using var client = new ProxyClient(address);
-        var ping = await client.PingAsync("123");
+        Reply ping = null!;
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                return (ping = await client.PingAsync("123")).Status == 200;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30));
         gw.Signal(GatewayProcess.SIGTERM);
         int code = await gw.WaitForExitAsync(TimeSpan.FromSeconds(20));
 
@@ -243,6 +265,21 @@ public class ExhaustionTests
         await Assert.That(code).IsEqualTo(0);
         await Assert.That(gw.Stderr).DoesNotContain("Unhandled exception");
         await Assert.That(gw.Stderr).Contains("-max-connections 1024 does not fit the open-file limit 120");
+    }
+
+    private static int SummaryLines(GatewayProcess gw) => gw.Stderr.Split('\n').Count(l => l.Contains("Summary: ", StringComparison.Ordinal));
+
+    // True once the gateway has closed the socket (a read would return 0) or reset it.
+    private static bool ClosedByPeer(Socket socket)
+    {
+        try
+        {
+            return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
     }
 
     // Repeated short lines: gzip makes 40 MiB of them about 100 KB on the wire.

@@ -17,10 +17,13 @@ public class ProcessFaultTests
             ["-dev-mode", "-listen-addr", "127.0.0.1", "-listen-http-port", "0", "-destinations", sink.Address]);
         var load = new SteadyLoad(await gw.WaitForHttpAsync(), workers: 3);
 
-        await Task.Delay(2000);
+        // Killed under load: once batches are answered and lines flow, however long a slow machine takes.
+        await Assert.That(await Poll.UntilAsync(() => load.AcceptedLines >= 20_000 && sink.Count > 0, TimeSpan.FromSeconds(30))).IsTrue();
         gw.Signal(GatewayProcess.SIGKILL);
         await load.DisposeAsync();
-        var got = await sink.SettleAsync(TimeSpan.FromMilliseconds(500));
+        // The kernel closes a killed process's sockets behind what it had sent: at EOF the sink has it all.
+        await Assert.That(await sink.WaitForAllClosedAsync(TimeSpan.FromSeconds(30))).IsTrue();
+        var got = sink.Lines;
 
         long lost = load.AcceptedLines - got.Count;
         Console.WriteLine($"SIGKILL: {load.AcceptedLines} lines acknowledged (200), {got.Count} delivered, {lost} lost");
@@ -49,29 +52,33 @@ public class ProcessFaultTests
         for (int i = 0; i < 20; i++)
             statuses.Add((await client.IngestAsync("123", ProxyClient.Lines($"full.{i}", 500))).Status);
         await client.PingAsync("wrong-key-logs-a-warning");
-        await Task.Delay(500); // summary lines and warnings keep failing to write
+        await Task.Delay(500); // pacing: summary lines and warnings keep failing to write meanwhile
+        var stillServing = await client.PingAsync("123");
         Posix.Signal(process.Id, Posix.SIGTERM);
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
 
         await Assert.That(statuses.All(s => s == 200)).IsTrue();
-        await Assert.That((await sink.SettleAsync()).Count).IsEqualTo(10_000);
+        await Assert.That(stillServing.Status).IsEqualTo(200);
+        // It has exited: once the sink has read to the end of its connections, it has everything there is.
+        await Assert.That(await sink.WaitForEndAsync(10_000, TimeSpan.FromSeconds(30))).IsNotNull();
+        await Assert.That(sink.Count).IsEqualTo(10_000);
         await Assert.That(process.ExitCode).IsEqualTo(0);
     }
 
     private static async Task WaitForPingAsync(ProxyClient client)
     {
-        for (int i = 0; i < 200; i++)
+        bool answered = await Poll.UntilAsync(async () =>
         {
             try
             {
-                if ((await client.PingAsync("123")).Status == 200)
-                    return;
+                return (await client.PingAsync("123")).Status == 200;
             }
             catch (HttpRequestException)
             {
+                return false;
             }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException("gateway did not answer /ping");
+        }, TimeSpan.FromSeconds(30));
+        if (!answered)
+            throw new TimeoutException("gateway did not answer /ping within 30 s");
     }
 }

@@ -70,7 +70,7 @@ public sealed class CarbonCRelay : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var relay = new CarbonCRelay(dir, port, process);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
             try
@@ -86,7 +86,7 @@ public sealed class CarbonCRelay : IAsyncDisposable
                 await Task.Delay(50);
             }
         }
-        throw new TimeoutException("carbon-c-relay did not listen within 10 s");
+        throw new TimeoutException("carbon-c-relay did not listen within 30 s");
     }
 
     public async ValueTask DisposeAsync()

@@ -10,6 +10,9 @@ public static class Poll
 
     public static Task<bool> UntilAsync(Func<bool> done, TimeSpan timeout) => UntilAsync(() => Task.FromResult(done()), timeout);
 
+    /// <summary>True once <paramref name="task"/> has finished, false if <paramref name="timeout"/> passed first.</summary>
+    public static async Task<bool> FinishesAsync(Task task, TimeSpan timeout) => await Task.WhenAny(task, Task.Delay(timeout)) == task;
+
     /// <summary>How long it took <paramref name="done"/> to hold; null if it did not within <paramref name="timeout"/>.</summary>
     public static async Task<TimeSpan?> TimeAsync(Func<Task<bool>> done, TimeSpan timeout)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Polymur.Gateway.Tests.Support;
 
 /// <summary>Samples a process's resident memory every 50 ms and keeps the peak.</summary>
@@ -26,6 +28,31 @@ public sealed class RssSampler : IAsyncDisposable
     public long Peak => Interlocked.Read(ref _peak);
 
     public long Current => Of(_pid);
+
+    /// <summary>
+    /// Waits until the peak has grown by less than 1 MiB for <paramref name="still"/>: the process holds what the
+    /// load in place makes it hold. A slow machine gets there later, and is waited for; false after the timeout.
+    /// </summary>
+    public async Task<bool> SettledAsync(TimeSpan still, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        long mark = Peak;
+        var since = clock.Elapsed;
+        while (clock.Elapsed < timeout)
+        {
+            await Task.Delay(100);
+            if (Peak > mark + (1 << 20))
+            {
+                mark = Peak;
+                since = clock.Elapsed;
+            }
+            else if (clock.Elapsed - since >= still)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>VmRSS in bytes, or 0 once the process is gone.</summary>
     public static long Of(int pid)

@@ -76,7 +76,7 @@ public sealed class TcpSink : IAsyncDisposable
     /// <summary>Waits until at least <paramref name="count"/> lines arrived; returns whether they did in time.</summary>
     public async Task<bool> WaitForAsync(int count, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (Count < count)
         {
             if (DateTime.UtcNow > deadline)
@@ -86,17 +86,54 @@ public sealed class TcpSink : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Waits until no line has arrived for <paramref name="quiet"/>, then returns the lines.</summary>
+    /// <summary>
+    /// Waits until no line has arrived for <paramref name="quiet"/> and no connection has unread bytes in the
+    /// kernel, then returns the lines. Only for "nothing more came": wait for what must come first
+    /// (<see cref="WaitForAsync"/>), since a quiet spell proves nothing about a sender that is slow to start.
+    /// </summary>
     public async Task<IReadOnlyList<string>> SettleAsync(TimeSpan? quiet = null)
     {
         var q = quiet ?? TimeSpan.FromMilliseconds(300);
         int last = -1;
-        while (Count != last)
+        while (Count != last || UnreadBytes())
         {
             last = Count;
             await Task.Delay(q);
         }
         return Lines;
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="count"/> lines, then until every connection has ended: for a sender that has
+    /// closed or exited, after which no line can still arrive. Returns the lines, or null on timeout.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> WaitForEndAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        if (!await WaitForAsync(count, timeout) || !await WaitForAllClosedAsync(deadline - DateTime.UtcNow))
+            return null;
+        return Lines;
+    }
+
+    // Bytes the kernel has received that the reader has not taken yet: a reader starved of CPU is not quiet.
+    private bool UnreadBytes()
+    {
+        lock (_clients)
+        {
+            foreach (var c in _clients)
+            {
+                try
+                {
+                    if (c.Client is { } socket && socket.Available > 0)
+                        return true;
+                }
+                catch (Exception)
+                {
+                    // Closed meanwhile: nothing left to read there.
+                }
+            }
+        }
+        return false;
     }
 
     private async Task AcceptAsync()

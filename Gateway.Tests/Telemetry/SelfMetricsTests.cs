@@ -16,22 +16,25 @@ public class SelfMetricsTests
         await client.IngestAsync("tenant-key-123456789", "app.requests 10 1700000000\nbroken\n");
         await client.PingAsync("wrong");
 
-        // Wait for a flush that saw the batch (the first may come before it).
+        // Wait for a flush that saw all of it: the 401 of the ping, which was sent after the batch had its answer
+        // (a flush can fall between the two, with the batch counted and the ping not yet).
         string root = "test-host_example_com.polymur.";
-        var deadline = DateTime.UtcNow.AddSeconds(10);
         List<string> flush = [];
-        while (DateTime.UtcNow < deadline)
+        // A flush is one run of lines from "rate" to "runtime.threads"; the sink may be part way through reading
+        // it, so wait for its last line too (its stamp alone could be shared by two flushes a moment apart).
+        await Poll.UntilAsync(() =>
         {
             var lines = sink.Lines.Where(l => l.StartsWith(root, StringComparison.Ordinal)).ToList();
-            var last = lines.LastOrDefault(l => l.StartsWith(root + "points.received ", StringComparison.Ordinal));
-            if (last is not null && last.Split(' ')[1] == "2")
-            {
-                string stamp = last.Split(' ')[2];
-                flush = lines.Where(l => l.EndsWith(" " + stamp, StringComparison.Ordinal)).ToList();
-                break;
-            }
-            await Task.Delay(100);
-        }
+            int seen = lines.FindLastIndex(l => l.StartsWith(root + "batches.refused.401 ", StringComparison.Ordinal));
+            if (seen < 0 || lines[seen].Split(' ')[1] != "1")
+                return false;
+            int start = lines.FindLastIndex(seen, l => l.StartsWith(root + "rate ", StringComparison.Ordinal));
+            int end = lines.FindIndex(seen, l => l.StartsWith(root + "runtime.threads ", StringComparison.Ordinal));
+            if (start < 0 || end < 0)
+                return false;
+            flush = lines[start..(end + 1)];
+            return true;
+        }, TimeSpan.FromSeconds(30));
 
         string dest = sink.Address.Replace('.', '_');
         string[] expectedNames =
@@ -97,11 +100,9 @@ public class SelfMetricsTests
         await sink.WaitForAsync(1000);
 
         string? summary = null;
-        for (int i = 0; i < 50 && summary is null; i++)
-        {
-            await Task.Delay(100);
-            summary = gw.Logs.Lines.LastOrDefault(l => l.Contains("Summary: 1000 points received"));
-        }
+        // A tick can fall between the sink reading the lines and the writer counting them delivered: wait for
+        // the first tick that has both, rather than take the last line at some moment.
+        await Poll.UntilAsync(() => (summary = gw.Logs.Lines.LastOrDefault(l => l.Contains("Summary: 1000 points received") && l.Contains(" 1000 delivered"))) is not null, TimeSpan.FromSeconds(30));
 
         await Assert.That(summary).IsNotNull();
         await Assert.That(summary!).Contains("1000 delivered, 0 dropped, 0 invalid; queued: " + $"127.0.0.1:{down.Port}=1000");

@@ -27,7 +27,7 @@ public class ClusterScopeTests
         var gw = await TestGateway.StartAsync(sink, o => Clustered(cluster: false)(o) with { CertPath = certificate.CertPath, KeyPath = certificate.KeyPath }, consul: consul.Settings());
         try
         {
-            await Assert.That(await Poll.UntilAsync(async () => (await PassingAsync(consul)).Length == 1, TimeSpan.FromSeconds(5))).IsTrue();
+            await Assert.That(await Poll.UntilAsync(async () => (await PassingAsync(consul)).Length == 1, TimeSpan.FromSeconds(30))).IsTrue();
             var entry = (await PassingAsync(consul))[0];
             var service = entry.GetProperty("Service");
             int httpPort = new Uri(gw.HttpAddress).Port, httpsPort = new Uri(gw.HttpsAddress).Port;
@@ -44,7 +44,7 @@ public class ClusterScopeTests
             {
                 checks = await consul.Http.GetStringAsync("v1/agent/checks");
                 return checks.Contains("API keys");
-            }, TimeSpan.FromSeconds(15));
+            }, TimeSpan.FromSeconds(30));
             await Assert.That(ran).IsTrue().Because(checks);
         }
         finally
@@ -64,23 +64,27 @@ public class ClusterScopeTests
         await using var first = await TestGateway.StartAsync(sink, Clustered(), consul: consul.Settings());
         var second = await TestGateway.StartAsync(sink, Clustered(), consul: consul.Settings());
         var acme = first.App.Tenants.Get("acme");
-        await Assert.That(await Poll.UntilAsync(() => acme.Enforced.Rate == 500 && second.App.Tenants.Get("acme").Enforced.Rate == 500, TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => acme.Enforced.Rate == 500 && second.App.Tenants.Get("acme").Enforced.Rate == 500, TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That(acme.Limit.Rate).IsEqualTo(1000);
 
         // One stops: it leaves the catalog at once, and the other's share doubles.
         await second.DisposeAsync();
-        var doubled = await Poll.TimeAsync(() => Task.FromResult(acme.Enforced.Rate == 1000), TimeSpan.FromSeconds(5));
+        var doubled = await Poll.TimeAsync(() => Task.FromResult(acme.Enforced.Rate == 1000), TimeSpan.FromSeconds(30));
         Console.WriteLine($"share doubled {doubled?.TotalMilliseconds:0} ms after the other gateway stopped");
         await Assert.That(doubled).IsNotNull();
 
         // A limit in Consul is divided the same way.
         await using var third = await TestGateway.StartAsync(sink, Clustered(), consul: consul.Settings());
         await consul.PutAsync("polymur/gateway/limits/acme", "{\"rate\": 300, \"burst\": 300}");
-        await Assert.That(await Poll.UntilAsync(() => acme.Enforced.Rate == 150 && acme.Enforced.Burst == 150, TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => acme.Enforced.Rate == 150 && acme.Enforced.Burst == 150, TimeSpan.FromSeconds(30))).IsTrue();
 
         // Consul goes down: the last count stands, and batches keep flowing.
         await consul.KillAsync();
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The count stands through the outage, checked after the instance watch has noticed it and failed again
+        // twice on the dead agent's port, rather than after a sleep.
+        await Assert.That(await Poll.UntilAsync(() => first.Logs.All.Contains("Cannot read the passing instances of"), TimeSpan.FromSeconds(30))).IsTrue();
+        await using (var dead = new ResettingListener(consul.HttpPort))
+            await Assert.That(await Poll.UntilAsync(() => dead.Requests("/v1/health/service/") >= 4, TimeSpan.FromSeconds(60))).IsTrue();
         await Assert.That(acme.Enforced.Rate).IsEqualTo(150);
         await Assert.That(first.App.Tenants.Instances).IsEqualTo(2);
         await Assert.That((await first.Client().IngestAsync("key-acme", ProxyClient.Lines("a", 100))).Status).IsEqualTo(200);
@@ -98,7 +102,7 @@ public class ClusterScopeTests
             new Dictionary<string, string> { ["CONSUL_HTTP_ADDR"] = consul.Address });
         await gw.WaitForHttpAsync();
         async Task<int> Registered() => JsonDocument.Parse(await consul.Http.GetStringAsync("v1/agent/services")).RootElement.EnumerateObject().Count(s => s.Value.GetProperty("Service").GetString() == "edge-gw");
-        await Assert.That(await Poll.UntilAsync(async () => await Registered() == 1, TimeSpan.FromSeconds(10))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(async () => await Registered() == 1, TimeSpan.FromSeconds(30))).IsTrue();
         gw.Signal(GatewayProcess.SIGTERM);
         await Assert.That(await gw.WaitForExitAsync(TimeSpan.FromSeconds(20))).IsEqualTo(0);
         await Assert.That(await Registered()).IsEqualTo(0);

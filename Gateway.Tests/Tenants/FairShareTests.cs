@@ -28,7 +28,7 @@ public class FairShareTests
             await socket.SendAsync(body.AsMemory(0, body.Length / 2));
             held.Add(socket);
         }
-        await Assert.That(await Poll.UntilAsync(() => gw.App.Tenants.Get("flood").Share.Count == 2, TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => gw.App.Tenants.Get("flood").Share.Count == 2, TimeSpan.FromSeconds(30))).IsTrue();
 
         using var client = gw.Client();
         var third = await client.SendAsync("/ingest", "key-flood", body);
@@ -47,7 +47,7 @@ public class FairShareTests
             socket.Dispose();
         }
         await Assert.That(await sink.WaitForAsync(200 + 200)).IsTrue();
-        await Assert.That(await Poll.UntilAsync(() => gw.App.Tenants.Get("flood").Share.Count == 0, TimeSpan.FromSeconds(5))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => gw.App.Tenants.Get("flood").Share.Count == 0, TimeSpan.FromSeconds(30))).IsTrue();
         var flood = gw.App.Tenants.Get("flood").Counters;
         var polite = gw.App.Tenants.Get("polite").Counters;
         await Assert.That(flood.Refused(503)).IsEqualTo(1);

@@ -47,7 +47,7 @@ public class TopTests
             {
                 screen = await TmuxAsync("capture-pane", "-p", "-t", session);
                 return screen.Contains("DESTINATION") && screen.Contains(" points/s") && !screen.Contains("ingest         0 points/s");
-            }, TimeSpan.FromSeconds(15));
+            }, TimeSpan.FromSeconds(30));
             Console.WriteLine($"top at {width}x{height}:\n{screen}");
             await Assert.That(shown).IsTrue().Because(screen);
 
@@ -65,7 +65,7 @@ public class TopTests
 
             await TmuxAsync("send-keys", "-t", session, "q");
             // top leaves the alternate screen and the pane's shell moves on to its sleep: the view is gone.
-            bool quit = await Poll.UntilAsync(async () => !(await TmuxAsync("capture-pane", "-p", "-t", session)).Contains("DESTINATION"), TimeSpan.FromSeconds(5));
+            bool quit = await Poll.UntilAsync(async () => !(await TmuxAsync("capture-pane", "-p", "-t", session)).Contains("DESTINATION"), TimeSpan.FromSeconds(30));
             await Assert.That(quit).IsTrue();
         }
         finally

@@ -5,8 +5,10 @@ namespace Polymur.Gateway.Tenants;
 /// the bucket, or a full bucket when it is larger than the burst (it then leaves the bucket in debt, so over
 /// time the rate holds whatever the batch size). A rate of 0 is no limit, and costs one read.
 /// </summary>
-internal sealed class TokenBucket
+/// <param name="time">The clock; the system's unless a test moves its own.</param>
+internal sealed class TokenBucket(TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _gate = new();
     private double _rate, _burst, _tokens;
     private long _last;
@@ -23,7 +25,7 @@ internal sealed class TokenBucket
             if (rate == _rate && burst == _burst)
                 return;
             bool wasUnlimited = _rate <= 0;
-            Refill(Environment.TickCount64);
+            Refill(NowMs());
             _tokens = wasUnlimited ? burst : Math.Min(_tokens, burst);
             _burst = burst;
             Volatile.Write(ref _rate, rate);
@@ -43,7 +45,7 @@ internal sealed class TokenBucket
         {
             if (_rate <= 0)
                 return false;
-            Refill(Environment.TickCount64);
+            Refill(NowMs());
             if (_tokens >= 1)
                 return false;
             retryAfter = TimeSpan.FromSeconds((1 - _tokens) / _rate);
@@ -61,7 +63,7 @@ internal sealed class TokenBucket
         {
             if (_rate <= 0)
                 return true;
-            Refill(Environment.TickCount64);
+            Refill(NowMs());
             double need = Math.Min(points, _burst);
             if (_tokens >= need)
             {
@@ -72,6 +74,9 @@ internal sealed class TokenBucket
             return false;
         }
     }
+
+    // Milliseconds on a monotonic clock; the system's counts from boot, so it is never the 0 that means "not yet".
+    private long NowMs() => (long)_time.GetElapsedTime(0, _time.GetTimestamp()).TotalMilliseconds;
 
     private void Refill(long nowMs)
     {

@@ -28,7 +28,7 @@ public partial class LogFormatTests
             ["POLYMUR_GW_DESTINATIONS"] = sink.Address,
         });
         await gw.WaitForHttpAsync();
-        await gw.WaitForLogAsync("started", TimeSpan.FromSeconds(10));
+        await gw.WaitForLogAsync("started", TimeSpan.FromSeconds(30));
         gw.Signal(GatewayProcess.SIGTERM);
         await Assert.That(await gw.WaitForExitAsync(TimeSpan.FromSeconds(20))).IsEqualTo(0);
         return gw.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
