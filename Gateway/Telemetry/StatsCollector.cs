@@ -37,7 +37,13 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 spooled?.Bytes ?? 0,
                 spooled?.Files ?? 0,
                 spooled?.OldestCreatedUnixMs is long oldest ? (nowMs - oldest) / 1000.0 : null,
-                d.Counters.TlsFailures);
+                d.Counters.TlsFailures,
+                d.Down || !d.Connected,
+                d.Counters.Written,
+                d.Counters.WrittenBytes,
+                d.Counters.Timeouts,
+                d.Counters.WriterErrors,
+                d.WriterRunning);
         }).ToArray();
         var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));
         var key = keys();
