@@ -1,0 +1,70 @@
+using Polymur.Gateway.Configuration;
+using Polymur.Gateway.Outputs;
+using Polymur.Gateway.Tests.Support;
+
+namespace Polymur.Gateway.Tests.Outputs;
+
+/// <summary>
+/// "Delivered" means the destination's TCP acknowledged the bytes. A destination that accepts and stops reading
+/// fills its receive buffer (acknowledged: the one gap, see README) and then the gateway's send buffer (not
+/// acknowledged): what sits in the gateway's send buffer is written, not delivered.
+/// </summary>
+[NotInParallel("stalled-destination")]
+public class AcknowledgedDeliveryTests
+{
+    // ProxyClient.Lines("ack.bNN", 5000): "ack.bNN.1234 123.456 1700000000\n", about 31 bytes a line.
+    private const int MaxBatches = 200, LinesPerBatch = 5000;
+
+    // A stalled reader's kernel acknowledges at most its receive buffer: 64 KiB asked, doubled by Linux for its
+    // bookkeeping, plus what is in flight. Four times that is still far below what the gateway writes.
+    private const long PeerBufferBytes = 4 * 128 * 1024;
+
+    [Test]
+    [Arguments(false)]
+    [Arguments(true)]
+    [Timeout(120_000)]
+    public async Task What_sits_in_the_send_buffer_is_written_not_delivered_until_the_peer_reads(bool tls, CancellationToken cancel)
+    {
+        using var certificate = new TestCertificate();
+        await using var stalled = new StalledSink(tls ? certificate : null);
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [tls ? Tls($"tls://127.0.0.1:{stalled.Port}") : new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            DestinationCaPath = tls ? certificate.CertPath : null,
+            OutgoingQueueCap = 10_000_000,
+            DestinationTimeout = TimeSpan.FromMinutes(5), // this test is about accounting, not about declaring it down
+        });
+        var destination = gw.App.Destinations.Current[0];
+        using var client = gw.Client();
+        // One batch at a time, each once the last was written, until the kernel takes no more: what fits in the two
+        // buffers. (Over TLS a send completes only once all of it is encrypted and taken, so a gather must fit.)
+        long lineBytes = ProxyClient.Lines("ack.b00", LinesPerBatch).Length / LinesPerBatch;
+        int sent = 0;
+        while (sent < MaxBatches)
+        {
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"ack.b{sent:000}", LinesPerBatch))).Status).IsEqualTo(200);
+            sent++;
+            if (!await Poll.UntilAsync(() => destination.Counters.Written >= sent * LinesPerBatch, TimeSpan.FromSeconds(3)))
+                break;
+        }
+        await Assert.That(destination.Counters.WrittenBytes - destination.Counters.Delivered * lineBytes).IsGreaterThan(2 * PeerBufferBytes)
+            .Because($"written {destination.Counters.WrittenBytes} bytes, delivered {destination.Counters.Delivered} lines");
+        var c = destination.Counters;
+        Console.WriteLine($"stalled{(tls ? " tls" : "")}: {sent} batches sent; written {c.Written} lines ({c.WrittenBytes} bytes), delivered {c.Delivered} lines ({c.Delivered * lineBytes} bytes), queued {c.Queued}");
+        await Assert.That(c.Delivered * lineBytes).IsLessThanOrEqualTo(PeerBufferBytes);
+        await Assert.That(c.Routed).IsEqualTo(c.Delivered + c.DroppedTotal + c.Queued + c.SpoolPending);
+        await Assert.That(c.Queued).IsGreaterThan(c.Written - c.Delivered - 1); // written but unacknowledged is queued
+        await Assert.That(destination.Connected).IsTrue();
+
+        // Once it reads, everything is acknowledged, delivered once, and arrives once.
+        stalled.Resume();
+        long total = sent * LinesPerBatch;
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.Delivered == total && stalled.Lines == total, TimeSpan.FromSeconds(60))).IsTrue()
+            .Because($"delivered {destination.Counters.Delivered}, arrived {stalled.Lines}");
+        await Assert.That(destination.Counters.Resent).IsEqualTo(0);
+        await Assert.That(destination.Counters.Queued).IsEqualTo(0);
+    }
+
+    private static DestinationAddress Tls(string text) =>
+        DestinationAddress.TryParse(text, out var address, out string error) ? address! : throw new FormatException(error);
+}
