@@ -95,6 +95,8 @@ public class PartialWriteTests
         {
             public Task Closed { get; } = new TaskCompletionSource().Task;
 
+            public string? CloseError => null;
+
             public ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
             {
                 long sent = 0;

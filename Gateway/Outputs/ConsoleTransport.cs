@@ -14,6 +14,8 @@ internal sealed class ConsoleTransport(Stream stdout) : IOutputTransport
 
         public Task Closed { get; } = new TaskCompletionSource().Task;
 
+        public string? CloseError => null;
+
         public Acknowledgement ReadAcknowledged() => new(_flushed, _flushed);
 
         public async ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)

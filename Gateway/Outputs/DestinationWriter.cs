@@ -143,7 +143,12 @@ internal sealed partial class DestinationWriter
         var queue = _destination.Queue;
         if (_connection is { } open && open.Closed.IsCompleted)
         {
-            LogDisconnected(_destination.Name, "closed by peer");
+            if (open.CloseError == SendResult.TimedOut)
+            {
+                await DeclareDownAsync(); // the kernel's TCP_USER_TIMEOUT or keepalive, on the same timeout
+                return true;
+            }
+            LogDisconnected(_destination.Name, open.CloseError ?? "closed by peer");
             await LoseConnectionAsync(reset: false);
         }
         // Connect eagerly, also with nothing to send: a destination is known up or down before the first batch
@@ -241,6 +246,11 @@ internal sealed partial class DestinationWriter
         WrittenPartly(result.BytesSent);
         if (_abort.IsCancellationRequested)
             return false;
+        if (!declaredDown && result.Error == SendResult.TimedOut)
+        {
+            await DeclareDownAsync();
+            return true;
+        }
         if (declaredDown)
             _destination.Counters.AddTimeout();
         else

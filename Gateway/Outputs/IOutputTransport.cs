@@ -7,7 +7,11 @@ internal interface IOutputTransport
 }
 
 /// <summary>How a send ended: every byte taken (Error null), or how many were taken before it failed.</summary>
-internal readonly record struct SendResult(long BytesSent, string? Error);
+internal readonly record struct SendResult(long BytesSent, string? Error)
+{
+    /// <summary>The socket error the kernel reports when TCP_USER_TIMEOUT or keepalive ended the connection.</summary>
+    public const string TimedOut = nameof(System.Net.Sockets.SocketError.TimedOut);
+}
 
 /// <summary>
 /// How far a peer acknowledged: <see cref="Payload"/> into the bytes given to SendAsync (for TLS, the plaintext
@@ -33,6 +37,12 @@ internal interface IOutputConnection : IAsyncDisposable
 
     /// <summary>Completes when the peer closes or resets the connection (Graphite daemons never write back).</summary>
     Task Closed { get; }
+
+    /// <summary>
+    /// Once <see cref="Closed"/> completed: null when the peer closed it, else the socket error that ended it
+    /// ("TimedOut" when the kernel gave up under TCP_USER_TIMEOUT or keepalive).
+    /// </summary>
+    string? CloseError { get; }
 
     /// <summary>Breaks off a send in progress (drain time is over), never discarding what the kernel already took.</summary>
     void Abort();

@@ -60,6 +60,8 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan timeout)
 
         public Task Closed { get; }
 
+        public string? CloseError { get; private set; }
+
         // SocketAsyncEventArgs rather than Socket.SendAsync: on failure it still reports how many bytes the
         // kernel took, which is what lets the writer resend exactly the lines that were not taken.
         public async ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
@@ -118,8 +120,13 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan timeout)
                 {
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (SocketException e)
             {
+                CloseError = e.SocketErrorCode.ToString();
+            }
+            catch (ObjectDisposedException)
+            {
+                CloseError = "closed";
             }
         }
 

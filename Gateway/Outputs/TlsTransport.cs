@@ -107,6 +107,8 @@ internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTime
 
         public Task Closed { get; }
 
+        public string? CloseError { get; private set; }
+
         public async ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
         {
             try
@@ -150,6 +152,7 @@ internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTime
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or AuthenticationException or InvalidOperationException)
             {
+                CloseError = (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode.ToString() ?? e.GetType().Name;
             }
         }
 
