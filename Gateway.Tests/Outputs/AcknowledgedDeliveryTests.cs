@@ -65,6 +65,51 @@ public class AcknowledgedDeliveryTests
         await Assert.That(destination.Counters.Queued).IsEqualTo(0);
     }
 
+    /// <summary>
+    /// At shutdown the writer waits, within -drain-timeout, for acknowledgements; what the destination never
+    /// acknowledged is not delivered: it is spooled, or without a spool dropped and counted as shutdown_timeout.
+    /// </summary>
+    [Test]
+    [Arguments(false)]
+    [Arguments(true)]
+    [Timeout(120_000)]
+    public async Task At_stop_what_was_never_acknowledged_is_spooled_or_counted_dropped_not_delivered(bool spool, CancellationToken cancel)
+    {
+        await using var stalled = new StalledSink();
+        string? spoolDir = spool ? Directory.CreateTempSubdirectory("pgw-ackstop-").FullName : null;
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", stalled.Port, null)],
+            OutgoingQueueCap = 10_000_000,
+            DestinationTimeout = TimeSpan.FromMinutes(5),
+            DrainTimeout = TimeSpan.FromSeconds(1),
+            SpoolDir = spoolDir,
+        });
+        var destination = gw.App.Destinations.Current[0];
+        using var client = gw.Client();
+        long lineBytes = ProxyClient.Lines("stop.b00", LinesPerBatch).Length / LinesPerBatch;
+        for (int i = 0; i < 10; i++)
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"stop.b{i:00}", LinesPerBatch))).Status).IsEqualTo(200);
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.WrittenBytes > 2 * PeerBufferBytes, TimeSpan.FromSeconds(30))).IsTrue();
+
+        await gw.App.StopAsync();
+
+        var c = destination.Counters;
+        long notAcknowledged = c.Routed - c.Delivered;
+        Console.WriteLine($"stop{(spool ? " with spool" : "")}: routed {c.Routed}, delivered {c.Delivered}, spooled {c.Spooled}, dropped at the drain timeout {c.Dropped(DropReason.ShutdownTimeout)}");
+        await Assert.That(c.Delivered * lineBytes).IsLessThanOrEqualTo(PeerBufferBytes);
+        await Assert.That(c.Queued).IsEqualTo(0);
+        if (spool)
+        {
+            await Assert.That(c.Spooled).IsEqualTo(notAcknowledged);
+            await Assert.That(c.DroppedTotal).IsEqualTo(0);
+        }
+        else
+        {
+            await Assert.That(c.Dropped(DropReason.ShutdownTimeout)).IsEqualTo(notAcknowledged);
+        }
+    }
+
     private static DestinationAddress Tls(string text) =>
         DestinationAddress.TryParse(text, out var address, out string error) ? address! : throw new FormatException(error);
 }
