@@ -40,7 +40,7 @@ public class BackPressureTests
         await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(accepted * 5000L);
 
         stalled.Resume();
-        await WaitUntil(() => stalled.Lines == accepted * 5000L);
+        await WaitUntil(() => stalled.Lines == accepted * 5000L && destination.Counters.Delivered == accepted * 5000L); // delivered once acknowledged
         await Assert.That(stalled.Lines).IsEqualTo(accepted * 5000L);
         await Assert.That(destination.Counters.Delivered).IsEqualTo(accepted * 5000L);
     }

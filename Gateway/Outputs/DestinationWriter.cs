@@ -47,6 +47,7 @@ internal sealed partial class DestinationWriter
     private readonly ReplayLimiter? _replay;
     private readonly Timer? _replayWake;
     private readonly Timer _ackWake;
+    private Task _tick = Task.CompletedTask;
     private long _downSince;
     private int _failedAttempts;
 
@@ -224,7 +225,7 @@ internal sealed partial class DestinationWriter
         if (!sending.IsCompleted)
         {
             var send = sending.AsTask();
-            while (await Task.WhenAny(send, Task.Delay(SendWatch)) != send)
+            while (await Task.WhenAny(send, Tick()) != send)
             {
                 TakeAcknowledged();
                 if (!declaredDown && Stopwatch.GetElapsedTime(_progressAt) >= _timeout)
@@ -257,6 +258,14 @@ internal sealed partial class DestinationWriter
             LogDisconnected(_destination.Name, result.Error);
         await LoseConnectionAsync(reset: declaredDown);
         return true;
+    }
+
+    // One delay shared by the sends that wait in the same interval, rather than a timer for each one.
+    private Task Tick()
+    {
+        if (_tick.IsCompleted)
+            _tick = Task.Delay(SendWatch);
+        return _tick;
     }
 
     // Acknowledged bytes stood still for the timeout while some were outstanding.
