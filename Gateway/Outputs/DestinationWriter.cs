@@ -241,22 +241,32 @@ internal sealed partial class DestinationWriter
         if (result.Error is null)
         {
             Written(_pending.Count);
-            TakeAcknowledged();
-            return true;
+            if (!declaredDown)
+            {
+                TakeAcknowledged();
+                return true;
+            }
         }
-        WrittenPartly(result.BytesSent);
+        else
+        {
+            WrittenPartly(result.BytesSent);
+        }
         if (_abort.IsCancellationRequested)
             return false;
-        if (!declaredDown && result.Error == SendResult.TimedOut)
+        if (declaredDown)
+        {
+            _destination.Counters.AddTimeout();
+            await LoseConnectionAsync(reset: true);
+        }
+        else if (result.Error == SendResult.TimedOut)
         {
             await DeclareDownAsync();
-            return true;
         }
-        if (declaredDown)
-            _destination.Counters.AddTimeout();
         else
-            LogDisconnected(_destination.Name, result.Error);
-        await LoseConnectionAsync(reset: declaredDown);
+        {
+            LogDisconnected(_destination.Name, result.Error!);
+            await LoseConnectionAsync(reset: false);
+        }
         return true;
     }
 
@@ -406,9 +416,10 @@ internal sealed partial class DestinationWriter
         _downSince = Stopwatch.GetTimestamp();
         try
         {
+            long acknowledged = connection.ReadAcknowledged().Payload; // before a reset closes the socket
             if (reset)
                 connection.Reset();
-            ResendTail(connection.ReadAcknowledged().Payload, resend);
+            ResendTail(acknowledged, resend);
         }
         finally
         {
