@@ -106,6 +106,29 @@ public class DeadPeerTests
         }
     }
 
+    /// <summary>
+    /// An idle connection (nothing outstanding, so no acknowledgement to wait for) to a host that vanished: the
+    /// keepalive probes, bounded by TCP_USER_TIMEOUT, end it within the timeout and a probe interval.
+    /// </summary>
+    [Test]
+    [Timeout(60_000)]
+    public async Task An_idle_connection_to_a_blackholed_destination_is_declared_down_by_keepalive(CancellationToken cancel)
+    {
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { DestinationTimeout = DestinationTimeout });
+        var destination = gw.App.Destinations.Current[0];
+        using var client = gw.Client();
+        await Assert.That((await client.IngestAsync("123", ProxyClient.Lines("idle", 10))).Status).IsEqualTo(200);
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.Delivered == 10, TimeSpan.FromSeconds(10))).IsTrue();
+
+        await using var hole = await Blackhole.StartAsync(sink.Port);
+        var detection = await Poll.TimeAsync(() => Task.FromResult(destination.Down && !destination.Connected), DestinationTimeout + TimeSpan.FromSeconds(15));
+        Console.WriteLine($"idle blackhole: detected after {detection?.TotalSeconds:0.00} s (timeout {DestinationTimeout.TotalSeconds} s)");
+        await Assert.That(detection).IsNotNull();
+        await Assert.That(detection!.Value).IsLessThanOrEqualTo(DestinationTimeout + TimeSpan.FromSeconds(2));
+        await Assert.That(destination.Counters.Timeouts).IsEqualTo(1);
+    }
+
     // Distinct points carbon stored for the accepted batches, and any for batches that were not accepted; read until
     // they reach what was delivered or stop changing for 10 s.
     private static async Task<(long Arrived, long Foreign)> ArrivedAsync(CarbonCache carbon, string run, long start, int[] accepted, long delivered)

@@ -22,21 +22,23 @@ internal static class DestinationSocket
     private const int TcpInfoLength = BytesAckedOffset + sizeof(ulong);
 
     /// <summary>
-    /// Sets keepalive (idle, interval, count) and TCP_USER_TIMEOUT so that the kernel ends a connection whose peer
-    /// acknowledges nothing for <paramref name="timeout"/>: with data outstanding through TCP_USER_TIMEOUT, idle
-    /// through keepalive probes (idle half the timeout, then three probes).
+    /// Sets keepalive and TCP_USER_TIMEOUT so that the kernel ends a connection whose peer acknowledges nothing for
+    /// <paramref name="timeout"/>: with data outstanding through TCP_USER_TIMEOUT; idle through keepalive probes,
+    /// the first after half the timeout, then one a second. (With TCP_USER_TIMEOUT set, Linux ends the connection
+    /// once a probe is out and the timeout has passed since the peer was last heard, whatever the probe count.)
     /// </summary>
     public static void Configure(Socket socket, TimeSpan timeout)
     {
         int seconds = Math.Max(1, (int)timeout.TotalSeconds);
         int idle = Math.Max(1, seconds / 2);
-        int interval = Math.Max(1, (seconds - idle) / 3);
+        int interval = 1;
+        int count = Math.Max(1, seconds - idle);
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         try
         {
             socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, idle);
             socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, interval);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, count);
             if (OperatingSystem.IsLinux())
             {
                 int milliseconds = (int)timeout.TotalMilliseconds; // native byte order, as the kernel reads it
