@@ -26,28 +26,35 @@ internal static class DestinationSocket
     /// <paramref name="timeout"/>: with data outstanding through TCP_USER_TIMEOUT; idle through keepalive probes,
     /// the first after half the timeout, then one a second. (With TCP_USER_TIMEOUT set, Linux ends the connection
     /// once a probe is out and the timeout has passed since the peer was last heard, whatever the probe count.)
+    /// Call before connecting: .NET marks a connected socket as disconnected after any failed option, and an
+    /// option this kernel refuses must not cost the connection.
     /// </summary>
     public static void Configure(Socket socket, TimeSpan timeout)
     {
         int seconds = Math.Max(1, (int)timeout.TotalSeconds);
         int idle = Math.Max(1, seconds / 2);
         int interval = 1;
-        int count = Math.Max(1, seconds - idle);
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        int count = Math.Clamp(seconds - idle, 1, 127); // TCP_KEEPCNT's limit
+        Try(() => socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true));
+        Try(() => socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, idle));
+        Try(() => socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, interval));
+        Try(() => socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, count));
+        if (OperatingSystem.IsLinux())
+        {
+            int milliseconds = (int)timeout.TotalMilliseconds; // native byte order, as the kernel reads it
+            Try(() => socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, MemoryMarshal.AsBytes(new ReadOnlySpan<int>(ref milliseconds))));
+        }
+    }
+
+    // An option this kernel lacks: the progress deadline still declares the destination down.
+    private static void Try(Action set)
+    {
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, idle);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, interval);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, count);
-            if (OperatingSystem.IsLinux())
-            {
-                int milliseconds = (int)timeout.TotalMilliseconds; // native byte order, as the kernel reads it
-                socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, MemoryMarshal.AsBytes(new ReadOnlySpan<int>(ref milliseconds)));
-            }
+            set();
         }
         catch (Exception e) when (e is SocketException or PlatformNotSupportedException)
         {
-            // An option this kernel lacks: the progress deadline still declares the destination down.
         }
     }
 

@@ -29,8 +29,8 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan timeout)
         var socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(new IPEndPoint(addresses[0], address.Port), timeout.Token);
             DestinationSocket.Configure(socket, dialTimeout);
+            await socket.ConnectAsync(new IPEndPoint(addresses[0], address.Port), timeout.Token);
             return socket;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
