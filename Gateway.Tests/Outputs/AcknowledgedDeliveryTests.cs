@@ -112,6 +112,51 @@ public class AcknowledgedDeliveryTests
         }
     }
 
+    /// <summary>
+    /// Spooled records replayed into a destination that stops reading are written, not delivered: they stay in the
+    /// spool (pending, their files kept) until the destination's TCP acknowledges them.
+    /// </summary>
+    [Test]
+    [Timeout(120_000)]
+    public async Task Replayed_records_leave_the_spool_only_once_acknowledged(CancellationToken cancel)
+    {
+        int port = Posix.FreePort();
+        string spoolDir = Directory.CreateTempSubdirectory("pgw-ackreplay-").FullName;
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new DestinationAddress("127.0.0.1", port, null)],
+            SpoolDir = spoolDir,
+            SpoolReplayRate = 10_000_000,
+            DestinationTimeout = TimeSpan.FromMinutes(5),
+        });
+        var destination = gw.App.Destinations.Current[0];
+        using var client = gw.Client();
+        await Assert.That(await Poll.UntilAsync(() => destination.Down, TimeSpan.FromSeconds(10))).IsTrue();
+        const int total = 10 * 5000;
+        for (int i = 0; i < 10; i++)
+            await Assert.That((await client.IngestAsync("123", ProxyClient.Lines($"replay.b{i}", 5000))).Status).IsEqualTo(200);
+        // All spooled (a down destination may first queue one batch in memory).
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.SpoolPending + destination.Counters.Queued == total, TimeSpan.FromSeconds(10))).IsTrue();
+        long spooled = destination.Counters.SpoolPending;
+        await Assert.That(spooled).IsGreaterThanOrEqualTo(total - 5000);
+
+        // It comes back, reads nothing: the records go into the kernel's buffers, unacknowledged.
+        await using var stalled = new StalledSink(port: port);
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.Written >= total - 5000, TimeSpan.FromSeconds(30))).IsTrue()
+            .Because($"written {destination.Counters.Written}");
+        long lineBytes = ProxyClient.Lines("replay.b0", 5000).Length / 5000;
+        Console.WriteLine($"replay into a stalled sink: written {destination.Counters.Written}, delivered {destination.Counters.Delivered}, spool pending {destination.Counters.SpoolPending}");
+        await Assert.That(destination.Counters.Delivered * lineBytes).IsLessThanOrEqualTo(PeerBufferBytes);
+        await Assert.That(destination.Counters.SpoolPending).IsGreaterThanOrEqualTo(spooled - PeerBufferBytes / lineBytes);
+        await Assert.That(Directory.GetFiles(spoolDir, "*.spool", SearchOption.AllDirectories)).IsNotEmpty();
+
+        stalled.Resume();
+        await Assert.That(await Poll.UntilAsync(() => destination.Counters.SpoolPending == 0 && stalled.Lines == total, TimeSpan.FromSeconds(30))).IsTrue()
+            .Because($"spool pending {destination.Counters.SpoolPending}, arrived {stalled.Lines}");
+        await Assert.That(destination.Counters.Delivered).IsEqualTo(total);
+        await Assert.That(await Poll.UntilAsync(() => Directory.GetFiles(spoolDir, "*.spool", SearchOption.AllDirectories).Length == 0, TimeSpan.FromSeconds(10))).IsTrue();
+    }
+
     private static DestinationAddress Tls(string text) =>
         DestinationAddress.TryParse(text, out var address, out string error) ? address! : throw new FormatException(error);
 }

@@ -11,15 +11,17 @@ namespace Polymur.Gateway.Tests.Support;
 /// </summary>
 public sealed class StalledSink : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly List<Socket> _accepted = [];
     private readonly Task _accepting;
     private readonly TaskCompletionSource _resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly X509Certificate2? _certificate;
     private long _lines;
 
-    public StalledSink(TestCertificate? tls = null)
+    /// <param name="port">0: any free port.</param>
+    public StalledSink(TestCertificate? tls = null, int port = 0)
     {
+        _listener = new TcpListener(IPAddress.Loopback, port);
         if (tls is not null)
             _certificate = X509Certificate2.CreateFromPemFile(tls.CertPath, tls.KeyPath);
         _listener.Start();
