@@ -5,12 +5,15 @@
 # Usage: bench/run.sh [seconds]   BENCH_SCENARIOS="broadcast:1 hash-route:3 hash-route+spool:3 spool:3" chooses
 # scenarios (options after + are listed at run_scenario; spool:N spools to a destination that is down);
 # BENCH_QUEUE_CAP=N sets -outgoing-queue-cap (default: the gateway's own default, 4096 points).
+# outage:2 is issue 22's outage: hash-route to 2 with -spool-dir at BENCH_OUTAGE_RATE lines/s (100000), one sink
+# stopped for BENCH_OUTAGE_SECONDS (15), every line counted: lost and duplicates. broadcast+baseline:1 runs
+# broadcast:1 with the binary BENCH_BASELINE (say, main's) in the same rounds, for the ratio of the two.
 # BENCH_ROUNDS=N (default 3) runs the whole list N times, interleaved: this machine's speed drifts by 20% within
 # minutes, so each ratio is taken within a round and the median of the rounds is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 broadcast+prefix:1 broadcast+tls:1 broadcast+tls+fresh:1 broadcast+tls+reload+fresh:1 broadcast+tlsdest:1 tcp:1 tcp+stall:1 relay:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
+scenarios=${BENCH_SCENARIOS:-"broadcast:1 broadcast:3 hash-route:3 hash-route+spool:3 spool:3 outage:2 broadcast+prefix:1 broadcast+tls:1 broadcast+tls+fresh:1 broadcast+tls+reload+fresh:1 broadcast+tlsdest:1 tcp:1 tcp+stall:1 relay:1 broadcast+h2:1 broadcast+lines100:1 broadcast+empty:1 broadcast+ping:1 broadcast+idle:1"}
 bin=${BENCH_BINARY:-artifacts/publish/polymur-gateway}
 tools=bench/BenchTools/bin/Release/net10.0/BenchTools
 work=$(mktemp -d)
@@ -113,6 +116,8 @@ run_scenario() {
   local scenario=$1 spec=${1%%:*} n=${1##*:}
   local dist=${spec%%+*} opts="+${spec#*+}+" flags=() batch=$work/batch.gz lines=5000 scheme=http client=wrk path=ingest
   [ "$spec" = "$dist" ] && opts=""
+  local gwbin=$bin
+  case $opts in *+baseline+*) gwbin=${BENCH_BASELINE:?broadcast+baseline needs BENCH_BASELINE=path to the other binary};; esac
   case $opts in *+spool+*) rm -rf "$work/spool"; mkdir -p "$work/spool"; flags+=(-spool-dir "$work/spool");; esac
   case $opts in *+prefix+*) flags+=(-key-prefix);; esac
   case $opts in *+tls+*|*+h2+*) scheme=https;; esac
@@ -140,7 +145,7 @@ run_scenario() {
   fi
   url="$scheme://127.0.0.1:$port"
   # -dev-mode's key is 123; with -key-prefix its lines go out as 123.<path>.
-  taskset -c 0 "$bin" -dev-mode -listen-addr 127.0.0.1 -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
+  taskset -c 0 "$gwbin" -dev-mode -listen-addr 127.0.0.1 -api-addr 127.0.0.1:0 -stat-addr "127.0.0.1:$stat" \
     -destinations "$(IFS=,; echo "${dests[*]}")" -distribution "$dist" \
     ${BENCH_QUEUE_CAP:+-outgoing-queue-cap $BENCH_QUEUE_CAP} "${flags[@]}" 2> "$work/gw.log" &
   local gw=$!
@@ -315,12 +320,24 @@ relay_scenario() {
   echo "relay CPU ns/line read:  $(awk -v c="$cpu_ns" -v m="$sent" 'BEGIN{printf "%.1f", c/m}')"
 }
 
+# outage:2: see OutageBench.cs. Prints the lines accepted, lost and duplicated, each counted line by line.
+outage_scenario() {
+  local spooldir="$work/outage-spool"
+  rm -rf "$spooldir"; mkdir -p "$spooldir"
+  echo
+  echo "== outage: hash-route to 2 with -spool-dir at ${BENCH_OUTAGE_RATE:-100000} lines/s, one sink stopped for ${BENCH_OUTAGE_SECONDS:-15} s (round $round of $rounds)"
+  taskset -c 1 "$tools" outage "$bin" "${BENCH_OUTAGE_SECONDS:-15}" "${BENCH_OUTAGE_RATE:-100000}" "$spooldir"
+  rm -rf "$spooldir"
+}
+
 declare -A cost peaks   # scenario -> CPU cost and peak RSS (MiB) in each round, for the ratios at the end
 rounds=${BENCH_ROUNDS:-3}
 for round in $(seq 1 "$rounds"); do
 for scenario in $scenarios; do
   if [ "${scenario%%:*}" = spool ]; then
     spool_scenario "${scenario##*:}"
+  elif [ "${scenario%%:*}" = outage ]; then
+    outage_scenario
   elif [ "${scenario%%:*}" = relay ]; then
     relay_scenario
   elif [ "${scenario%%[+:]*}" = tcp ]; then
@@ -352,6 +369,7 @@ for n in 1 2 3 4; do
 done
 echo
 ratio "hash-route:3" "broadcast:1" "ratio hash-route to 3 / broadcast to 1:        " || true
+ratio "broadcast:1" "broadcast+baseline:1" "ratio this binary / BENCH_BASELINE, broadcast 1:" || true
 ratio "broadcast+prefix:1" "broadcast:1" "ratio -key-prefix / without, broadcast to 1:   " || true
 ratio "broadcast+tls:1" "broadcast:1" "ratio HTTPS h1 / HTTP, broadcast to 1:         " || true
 ratio "broadcast+tls+fresh:1" "broadcast+tls:1" "ratio HTTPS + 20 handshakes/s / without:       " || true

@@ -74,6 +74,7 @@ public class CommandLineTests
         ["consul-sync"] = ("2m", o => o.ConsulSync, TimeSpan.FromMinutes(2)),
         ["console-out"] = ("true", o => o.ConsoleOut, true),
         ["destination-ca"] = (Ca.CertPath, o => o.DestinationCaPath!, Ca.CertPath),
+        ["destination-timeout"] = ("2500ms", o => o.DestinationTimeout, TimeSpan.FromMilliseconds(2500)),
         ["destinations"] = ("10.0.0.1:2003,10.0.0.2:2004:b", o => string.Join(",", o.Destinations), "10.0.0.1:2003,10.0.0.2:2004:b"),
         ["dev-mode"] = ("1", o => o.DevMode, true),
         ["distribution"] = ("jump_fnv1a_ch", o => o.Distribution, Distribution.JumpFnv1aCh),
@@ -181,6 +182,9 @@ public class CommandLineTests
     [Arguments(new[] { "-incoming-queue-cap", "0" }, "-incoming-queue-cap", "POLYMUR_GW_INCOMING_QUEUE_CAP")]
     [Arguments(new[] { "-max-batch-size", "lots" }, "-max-batch-size", "POLYMUR_GW_MAX_BATCH_SIZE")]
     [Arguments(new[] { "-drain-timeout", "10" }, "-drain-timeout", "POLYMUR_GW_DRAIN_TIMEOUT")]
+    [Arguments(new[] { "-destination-timeout", "0s" }, "-destination-timeout", "POLYMUR_GW_DESTINATION_TIMEOUT")]
+    [Arguments(new[] { "-destination-timeout", "500ms" }, "-destination-timeout", "POLYMUR_GW_DESTINATION_TIMEOUT")]
+    [Arguments(new[] { "-destination-timeout", "1h" }, "-destination-timeout", "POLYMUR_GW_DESTINATION_TIMEOUT")]
     [Arguments(new[] { "-dev-mode=maybe" }, "-dev-mode", "POLYMUR_GW_DEV_MODE")]
     [Arguments(new[] { "-api-addr", "nowhere" }, "-api-addr", "POLYMUR_GW_API_ADDR")]
     [Arguments(new[] { "-api-addr", "0.0.0.0:2030" }, "-api-token-file", "POLYMUR_GW_API_TOKEN_FILE")]

@@ -40,7 +40,7 @@ public class BackPressureTests
         await Assert.That(gw.App.Counters.LinesReceived).IsEqualTo(accepted * 5000L);
 
         stalled.Resume();
-        await Assert.That(await Poll.UntilAsync(() => stalled.Lines == accepted * 5000L, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(() => stalled.Lines == accepted * 5000L && destination.Counters.Delivered == accepted * 5000L, TimeSpan.FromSeconds(30))).IsTrue(); // delivered once acknowledged
         await Assert.That(destination.Counters.Delivered).IsEqualTo(accepted * 5000L);
     }
 

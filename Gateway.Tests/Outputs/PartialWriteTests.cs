@@ -6,79 +6,80 @@ using Polymur.Gateway.Primitives;
 namespace Polymur.Gateway.Tests.Outputs;
 
 /// <summary>
-/// What the writer resends after a write that the kernel took only part of. A real socket cannot be made to
+/// What the writer sends again after a write that the kernel took only part of. A real socket cannot be made to
 /// fail after an exact number of bytes, so this drives the real writer through a scripted transport: the one
-/// place in the suite where a stand-in replaces the network, and only the failure point is scripted.
+/// place in the suite where a stand-in replaces the network, and only the failure point and how far the peer
+/// acknowledged are scripted.
 /// </summary>
 public class PartialWriteTests
 {
-    /// <summary>With the resend window (on with the spool).</summary>
+    /// <summary>The peer acknowledged everything the kernel took: only what it did not take whole goes again.</summary>
     [Test]
     [Arguments(0)]
     [Arguments(1)]
     [Arguments(17)]
     [Arguments(18)]
     [Arguments(100)]
+    [Arguments(899)]
+    [Arguments(900)]
     [Arguments(1799)]
-    public async Task Lines_taken_whole_are_delivered_the_rest_resent_from_a_line_start(int failAfter)
+    public async Task Lines_acknowledged_whole_are_delivered_once_and_the_rest_follows_from_a_line_start(int failAfter)
     {
-        var transport = new ScriptedTransport(failAfter);
+        var (received, destination) = await RunAsync(failAfter, acknowledgedOnFirst: true);
+
+        string wholeLinesOfFirst = received[0][..(received[0].LastIndexOf('\n') + 1)];
+        await Assert.That(received.Count).IsEqualTo(2);
+        await Assert.That(wholeLinesOfFirst + received[1]).IsEqualTo(Text);
+        await Assert.That(destination.Counters.Resent).IsEqualTo(0);
+        await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
+        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
+        await Assert.That(destination.QueuedPoints).IsEqualTo(0);
+    }
+
+    /// <summary>The peer acknowledged nothing: everything goes again, and is delivered once, when acknowledged.</summary>
+    [Test]
+    [Arguments(1)]
+    [Arguments(900)]
+    [Arguments(1799)]
+    public async Task Lines_never_acknowledged_are_sent_again_whole_and_delivered_once(int failAfter)
+    {
+        var (received, destination) = await RunAsync(failAfter, acknowledgedOnFirst: false);
+
+        await Assert.That(received.Count).IsEqualTo(2);
+        await Assert.That(received[1]).IsEqualTo(Text);
+        // Lines of the batches taken whole were in the unacknowledged tail: sent again, counted as resent.
+        await Assert.That(destination.Counters.Resent).IsEqualTo(failAfter >= 900 ? 50 : 0);
+        await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
+        await Assert.That(destination.Counters.Written).IsEqualTo(100 + (failAfter >= 900 ? 50 : 0));
+        await Assert.That(destination.QueuedPoints).IsEqualTo(0);
+    }
+
+    // 100 lines of 18 bytes.
+    private static readonly string Text = string.Concat(Enumerable.Range(0, 100).Select(i => $"metric.{i:000} 1 1700\n"));
+
+    // Two batches of 50 lines, through a first connection that fails after failAfter bytes.
+    private static async Task<(List<string> Received, Destination Destination)> RunAsync(int failAfter, bool acknowledgedOnFirst)
+    {
+        var transport = new ScriptedTransport(failAfter, acknowledgedOnFirst);
         var destination = new Destination("scripted", 1_000_000);
-        var writer = new DestinationWriter(destination, transport, new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(1), ResendWindowBytes = WriterOptions.SpoolResendWindowBytes }, NullLogger.Instance);
+        var writer = new DestinationWriter(destination, transport, new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(1) }, NullLogger.Instance);
         writer.Start();
-        // 100 lines of 18 bytes in two batches.
-        string text = string.Concat(Enumerable.Range(0, 100).Select(i => $"metric.{i:000} 1 1700\n"));
-        await Assert.That(text.Length).IsEqualTo(1800);
-        foreach (var half in new[] { text[..900], text[900..] })
+        foreach (var half in new[] { Text[..900], Text[900..] })
         {
             var bytes = Encoding.ASCII.GetBytes(half);
             var batch = new Batch(bytes, bytes.Length, 50);
             destination.Offer(batch);
             batch.Release();
         }
-
         await writer.StopAsync(TimeSpan.FromSeconds(5), DropReason.ShutdownTimeout);
-
-        // Every line arrives whole. The second connection starts on a line: with what the first one's kernel took
-        // whole, sent again in case the destination never read it, then the rest. Each line counts as delivered once.
-        var received = transport.Connections.Select(c => Encoding.ASCII.GetString(c.ToArray())).ToList();
-        await Assert.That(received.Count).IsEqualTo(2);
-        string wholeLinesOfFirst = received[0][..(received[0].LastIndexOf('\n') + 1)];
-        await Assert.That(received[1]).IsEqualTo(text);
-        await Assert.That(destination.Counters.Resent).IsEqualTo(wholeLinesOfFirst.Count(c => c == '\n'));
-        await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
-        await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
-        await Assert.That(destination.QueuedPoints).IsEqualTo(0);
+        return ([.. transport.Connections.Select(c => Encoding.ASCII.GetString(c.ToArray()))], destination);
     }
 
-    /// <summary>Without the resend window (no spool): every line arrives exactly once, whole.</summary>
-    [Test]
-    [Arguments(1)]
-    [Arguments(100)]
-    [Arguments(1799)]
-    public async Task Without_a_resend_window_each_line_is_sent_once(int failAfter)
-    {
-        var transport = new ScriptedTransport(failAfter);
-        var destination = new Destination("scripted", 1_000_000);
-        var writer = new DestinationWriter(destination, transport, new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(1) }, NullLogger.Instance);
-        writer.Start();
-        string text = string.Concat(Enumerable.Range(0, 100).Select(i => $"metric.{i:000} 1 1700\n"));
-        var bytes = Encoding.ASCII.GetBytes(text);
-        var batch = new Batch(bytes, bytes.Length, 100);
-        destination.Offer(batch);
-        batch.Release();
-
-        await writer.StopAsync(TimeSpan.FromSeconds(5), DropReason.ShutdownTimeout);
-
-        var received = transport.Connections.Select(c => Encoding.ASCII.GetString(c.ToArray())).ToList();
-        string wholeLinesOfFirst = received[0][..(received[0].LastIndexOf('\n') + 1)];
-        await Assert.That(wholeLinesOfFirst + received[1]).IsEqualTo(text);
-        await Assert.That(destination.Counters.Resent).IsEqualTo(0);
-        await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
-    }
-
-    /// <summary>First connection: takes <c>failAfter</c> bytes, then fails. Later connections take everything.</summary>
-    private sealed class ScriptedTransport(int failAfter) : IOutputTransport
+    /// <summary>
+    /// First connection: takes <c>failAfter</c> bytes, then fails, its peer having acknowledged all of them or none.
+    /// Later connections take and acknowledge everything.
+    /// </summary>
+    private sealed class ScriptedTransport(int failAfter, bool acknowledgedOnFirst) : IOutputTransport
     {
         public List<MemoryStream> Connections { get; } = [];
 
@@ -86,12 +87,15 @@ public class PartialWriteTests
         {
             var sink = new MemoryStream();
             Connections.Add(sink);
-            return new(new Connection(sink, Connections.Count == 1 ? failAfter : int.MaxValue));
+            bool first = Connections.Count == 1;
+            return new(new Connection(sink, first ? failAfter : int.MaxValue, !first || acknowledgedOnFirst));
         }
 
-        private sealed class Connection(MemoryStream sink, int budget) : IOutputConnection
+        private sealed class Connection(MemoryStream sink, int budget, bool acknowledges) : IOutputConnection
         {
             public Task Closed { get; } = new TaskCompletionSource().Task;
+
+            public string? CloseError => null;
 
             public ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
             {
@@ -107,7 +111,13 @@ public class PartialWriteTests
                 return new(new SendResult(sent, null));
             }
 
+            public Acknowledgement ReadAcknowledged() => acknowledges ? new(sink.Length, sink.Length) : default;
+
             public void Abort()
+            {
+            }
+
+            public void Reset()
             {
             }
 

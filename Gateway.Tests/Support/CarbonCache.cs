@@ -149,6 +149,36 @@ public sealed class CarbonCache : IAsyncDisposable
             .Select(f => (long.Parse(f[0]), double.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture)))];
     }
 
+    /// <summary>
+    /// The timestamps stored for one metric in its first archive, read from the whisper file directly (header,
+    /// archive table, then 12-byte big-endian points), for tests that check thousands of series; empty if none yet.
+    /// </summary>
+    public IReadOnlyList<long> StoredTimes(string metric)
+    {
+        string path = Path.Combine(WhisperDir, metric.Replace('.', '/') + ".wsp");
+        byte[] file;
+        try
+        {
+            file = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return [];
+        }
+        if (file.Length < 28)
+            return [];
+        int offset = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(16));
+        int points = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(24));
+        var times = new List<long>();
+        for (int i = 0; i < points && offset + 12 * (i + 1) <= file.Length; i++)
+        {
+            long time = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(offset + 12 * i));
+            if (time != 0)
+                times.Add(time);
+        }
+        return times;
+    }
+
     private void Append(string? line)
     {
         if (line is null)

@@ -16,10 +16,12 @@ public sealed class CountingSink : IAsyncDisposable
     private readonly Dictionary<ulong, long> _tally = [];
     private long _lines;
 
-    private CountingSink(int port)
+    private CountingSink(int port, int receiveBuffer)
     {
         _listener = new TcpListener(IPAddress.Loopback, port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (receiveBuffer > 0)
+            _listener.Server.ReceiveBufferSize = receiveBuffer; // inherited by accepted sockets: bounds what a close discards
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync();
@@ -29,7 +31,8 @@ public sealed class CountingSink : IAsyncDisposable
 
     public long Lines => Interlocked.Read(ref _lines);
 
-    public static CountingSink Start(int port = 0) => new(port);
+    /// <param name="receiveBuffer">SO_RCVBUF for its connections (0: the kernel's autotuning), which bounds what it discards unread when disposed.</param>
+    public static CountingSink Start(int port = 0, int receiveBuffer = 0) => new(port, receiveBuffer);
 
     /// <summary>How many times each distinct line arrived, by <see cref="Hash"/>.</summary>
     public Dictionary<ulong, long> Tally()

@@ -14,7 +14,12 @@ public sealed record DestinationView(
     DropCounts Dropped,
     long SpooledPending,
     bool Tls,
-    long TlsFailures)
+    long TlsFailures,
+    bool Down,
+    long Written,
+    long Timeouts,
+    long WriterErrors,
+    bool WriterRunning)
 {
     public static DestinationView Of(Destination d) => new(
         d.Name,
@@ -31,7 +36,12 @@ public sealed record DestinationView(
             d.Counters.Dropped(DropReason.SpoolCorrupt)),
         d.Counters.SpoolPending,
         d.Tls,
-        d.Counters.TlsFailures);
+        d.Counters.TlsFailures,
+        d.Down || !d.Connected,
+        d.Counters.Written,
+        d.Counters.Timeouts,
+        d.Counters.WriterErrors,
+        d.WriterRunning);
 }
 
 public sealed record DropCounts(long QueueFull, long ShutdownTimeout, long DestinationRemoved, long SpoolFull, long SpoolCorrupt);

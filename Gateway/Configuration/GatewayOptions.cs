@@ -156,6 +156,12 @@ public sealed record GatewayOptions
     /// <summary>Outside dev mode, /readyz waits this long for the first key sync before it says ready anyway.</summary>
     public TimeSpan ReadyGrace { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// -destination-timeout: the connect timeout, each destination socket's TCP_USER_TIMEOUT and keepalive, and how
+    /// long acknowledged bytes may stand still with data outstanding before the destination is declared down.
+    /// </summary>
+    public TimeSpan DestinationTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long SIGTERM waits for queued points to reach the destinations.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

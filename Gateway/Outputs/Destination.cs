@@ -44,6 +44,9 @@ public sealed class Destination
         }
     }
 
+    /// <summary>False once its writer's loop has ended: while started, a destination whose writer is not running fails /healthz.</summary>
+    public bool WriterRunning { get; internal set; }
+
     public long QueuedPoints => Queue.Points;
 
     internal DestinationQueue Queue { get; }

@@ -21,13 +21,14 @@ public enum DropReason
 
 /// <summary>
 /// One destination's point accounting: routed = delivered + dropped (by reason) + queued + spooled pending,
-/// where queued covers points waiting in the queue and points being written, and spooled pending the points
-/// in the spool not yet delivered (delivered ones count as delivered; unreadable ones as spool_corrupt).
+/// where queued covers points waiting in the queue, being written, and written but not yet acknowledged by the
+/// destination's TCP, and spooled pending the points in the spool not yet delivered (delivered ones count as
+/// delivered; unreadable ones as spool_corrupt). Delivered counts a line once its bytes were acknowledged.
 /// </summary>
 public sealed class DestinationCounters
 {
     private readonly long[] _dropped = new long[DropReasonCount];
-    private long _routed, _delivered, _spooled, _unspooled, _resent, _tlsFailures, _refused;
+    private long _routed, _delivered, _spooled, _unspooled, _resent, _tlsFailures, _written, _writtenBytes, _writerErrors, _timeouts, _refused;
 
     private const int DropReasonCount = (int)DropReason.SpoolCorrupt + 1;
 
@@ -43,7 +44,7 @@ public sealed class DestinationCounters
     /// <summary>Points in the spool that have not left it (delivered, or dropped as unreadable).</summary>
     public long SpoolPending => Spooled - Volatile.Read(ref _unspooled);
 
-    /// <summary>Lines sent again after a connection loss, in case the destination had not read them (not in the identity).</summary>
+    /// <summary>Lines sent again after a connection loss because the destination had not acknowledged them (not in the identity).</summary>
     public long Resent => Volatile.Read(ref _resent);
 
     public long DroppedTotal
@@ -59,6 +60,18 @@ public sealed class DestinationCounters
 
     public long Dropped(DropReason reason) => Volatile.Read(ref _dropped[(int)reason]);
 
+    /// <summary>Lines handed to the kernel (resent ones again), acknowledged or not (not in the identity).</summary>
+    public long Written => Volatile.Read(ref _written);
+
+    /// <summary>Bytes handed to the kernel, as <see cref="Written"/>.</summary>
+    public long WrittenBytes => Volatile.Read(ref _writtenBytes);
+
+    /// <summary>Unexpected errors the writer's loop caught and carried on after.</summary>
+    public long WriterErrors => Volatile.Read(ref _writerErrors);
+
+    /// <summary>Times the destination was declared down for acknowledging nothing for -destination-timeout.</summary>
+    public long Timeouts => Volatile.Read(ref _timeouts);
+
     /// <summary>
     /// Points of batches answered 503 because this destination's spool could not take its part (-spool-max-size
     /// reached, or the disk refused): never routed, so not in the identity; the sender still has them.
@@ -71,6 +84,16 @@ public sealed class DestinationCounters
     public long TlsFailures => Volatile.Read(ref _tlsFailures);
 
     internal void AddTlsFailure() => Interlocked.Increment(ref _tlsFailures);
+
+    internal void AddWritten(long lines, long bytes)
+    {
+        Interlocked.Add(ref _written, lines);
+        Interlocked.Add(ref _writtenBytes, bytes);
+    }
+
+    internal void AddWriterError() => Interlocked.Increment(ref _writerErrors);
+
+    internal void AddTimeout() => Interlocked.Increment(ref _timeouts);
 
     internal void AddRouted(long points) => Interlocked.Add(ref _routed, points);
 

@@ -144,8 +144,8 @@ public sealed partial class DestinationSet
             destination.Counters.AddSpooled(found);
         }
         IOutputTransport transport = address.Tls
-            ? new TlsTransport(address, _writerOptions.DialTimeout, _writerOptions.DestinationCa, destination.Counters)
-            : new TcpTransport(address, _writerOptions.DialTimeout);
+            ? new TlsTransport(address, _writerOptions.DestinationTimeout, _writerOptions.DestinationCa, destination.Counters)
+            : new TcpTransport(address, _writerOptions.DestinationTimeout);
         var writer = new DestinationWriter(destination, transport, _writerOptions, _loggers.CreateLogger<DestinationWriter>());
         _members.Add((address, writer));
         return writer;

@@ -18,4 +18,13 @@ internal sealed partial class DestinationWriter
 
     [LoggerMessage(EventId = 435, Level = LogLevel.Warning, Message = "Destination {Destination}: {Points} queued points dropped ({Reason})")]
     private partial void LogDroppedAtStop(string destination, long points, DropReason reason);
+
+    [LoggerMessage(EventId = 436, Level = LogLevel.Warning, Message = "Destination {Destination} declared down: nothing acknowledged for {Seconds:0.#}s (-destination-timeout) with {Outstanding} bytes outstanding; reconnecting, and what it did not acknowledge will be sent again")]
+    private partial void LogNoProgress(string destination, double seconds, long outstanding);
+
+    [LoggerMessage(EventId = 437, Level = LogLevel.Error, Message = "Destination {Destination}: writer error {Type}: {Reason} ({Suppressed} more since the last such line); the writer carries on")]
+    private partial void LogLoopError(string destination, string type, string reason, long suppressed, Exception exception);
+
+    [LoggerMessage(EventId = 438, Level = LogLevel.Critical, Message = "Destination {Destination}: its writer stopped without being asked to; /healthz fails")]
+    private partial void LogWriterEnded(string destination);
 }

@@ -7,16 +7,17 @@ namespace Polymur.Gateway.Outputs;
 
 /// <summary>
 /// Empties one destination's queue into its connection: many batches per write (a gather of up to
-/// <see cref="MaxGatherBytes"/>), reconnecting with capped exponential backoff. When a write fails, the
-/// lines the kernel took whole count as delivered and the rest, from the first line it did not take
-/// whole, is sent again on the next connection: no line is sent twice or cut in half by the gateway.
-/// What the kernel had taken when a connection dies may still be lost, and TCP cannot tell which lines: so, with
-/// a resend window (on with the spool), the batches sent last are kept and sent again first when a connection is
-/// lost (a destination that dies discards what sat unread in its socket). Graphite overwrites a point with the
-/// same timestamp, so a line sent twice is harmless; one lost is not.
+/// <see cref="MaxGatherBytes"/>), reconnecting with capped exponential backoff.
+/// A line counts as delivered once the destination's TCP acknowledged its bytes (read from the kernel after each
+/// send, and every <see cref="WriterOptions.AckPollInterval"/> while bytes are outstanding), not when the kernel
+/// took it. What was sent but not acknowledged is the unacknowledged tail: when a connection is lost it is sent
+/// again first, from the first line not acknowledged whole, so a line arrives twice only if it was in that tail.
+/// A destination whose acknowledgements stand still for -destination-timeout with data outstanding is declared
+/// down: its connection is reset and redialled, and its parts spool (or queue and drop) meanwhile.
 /// With a spool, a connected writer also replays spooled records, oldest first, beside the live queue and at
-/// most at -spool-replay-rate; a record is acknowledged to the spool once all its lines were taken. What is
-/// still queued when the writer stops goes to the spool instead of being dropped.
+/// most at -spool-replay-rate; a record is acknowledged to the spool once all its lines were acknowledged. What
+/// is still queued, or not acknowledged, when the writer stops goes to the spool instead of being dropped.
+/// Any unexpected exception in the loop is counted and logged, and the writer carries on.
 /// </summary>
 internal sealed partial class DestinationWriter
 {
@@ -25,13 +26,19 @@ internal sealed partial class DestinationWriter
 
     private static readonly TimeSpan RemovalGrace = TimeSpan.FromMilliseconds(100);
 
+    // How often a send that the kernel has not finished taking is looked in on: acknowledgements and the deadline.
+    private static readonly TimeSpan SendWatch = TimeSpan.FromMilliseconds(100);
+
     private readonly Destination _destination;
     private readonly IOutputTransport _transport;
     private readonly ILogger _log;
+    private readonly TimeSpan _timeout;
+    private readonly TimeSpan _ackPoll;
     private readonly CancellationTokenSource _abort = new();
     private readonly List<PendingWrite> _pending = [];
     private readonly List<ArraySegment<byte>> _segments = [];
-    private readonly ResendWindow _recent;
+    private readonly UnackedTail _tail = new();
+    private readonly LogLimiter _errorLog = new(TimeSpan.FromSeconds(10));
     private Backoff _backoff;
     private volatile bool _completing;
     private volatile IOutputConnection? _connection;
@@ -39,19 +46,30 @@ internal sealed partial class DestinationWriter
     private Task _run = Task.CompletedTask;
     private readonly ReplayLimiter? _replay;
     private readonly Timer? _replayWake;
+    private readonly Timer _ackWake;
+    private Task _tick = Task.CompletedTask;
+    private long _downSince;
+    private int _failedAttempts;
+
+    // This connection's stream: bytes handed to it, and the last acknowledgement read with when it last moved.
+    private long _streamEnd;
+    private long _wireAcknowledged;
+    private long _progressAt;
 
     public DestinationWriter(Destination destination, IOutputTransport transport, WriterOptions options, ILogger log)
     {
         _destination = destination;
         _transport = transport;
         _log = log;
+        _timeout = options.DestinationTimeout;
+        _ackPoll = options.AckPollInterval;
         _backoff = new Backoff(options.ReconnectInitial, options.ReconnectMax);
-        _recent = new ResendWindow(options.ResendWindowBytes, MaxGatherBatches);
         if (destination.Spool is not null)
         {
             _replay = new ReplayLimiter(options.ReplayRate);
             _replayWake = new Timer(static q => ((DestinationQueue)q!).Wake(), destination.Queue, Timeout.Infinite, Timeout.Infinite);
         }
+        _ackWake = new Timer(static q => ((DestinationQueue)q!).Wake(), destination.Queue, Timeout.Infinite, Timeout.Infinite);
         _abort.Token.Register(() =>
         {
             _connection?.Abort();
@@ -61,11 +79,16 @@ internal sealed partial class DestinationWriter
 
     public Destination Destination => _destination;
 
-    public void Start() => _run = Task.Run(RunAsync);
+    public void Start()
+    {
+        _destination.WriterRunning = true;
+        _run = Task.Run(RunAsync);
+    }
 
     /// <summary>
-    /// Delivers what is queued, for up to <paramref name="drainTimeout"/>; then drops the rest, counted
-    /// under <paramref name="reasonForRest"/>. The caller must have stopped offering batches.
+    /// Delivers what is queued, and waits for the destination to acknowledge it, for up to
+    /// <paramref name="drainTimeout"/>; then spools or drops the rest, counted under <paramref name="reasonForRest"/>.
+    /// The caller must have stopped offering batches.
     /// </summary>
     public async Task StopAsync(TimeSpan drainTimeout, DropReason reasonForRest)
     {
@@ -89,89 +112,180 @@ internal sealed partial class DestinationWriter
 
     private async Task RunAsync()
     {
-        var queue = _destination.Queue;
-        var downSince = Stopwatch.GetTimestamp();
-        int failedAttempts = 0;
+        _downSince = Stopwatch.GetTimestamp();
         try
         {
             while (!_abort.IsCancellationRequested)
             {
-                if (_connection is { } open && open.Closed.IsCompleted)
+                try
                 {
-                    LogDisconnected(_destination.Name, "closed by peer");
-                    ResendRecent();
-                    await DropConnectionAsync();
-                    downSince = Stopwatch.GetTimestamp();
-                }
-                // Connect eagerly, also with nothing to send: a destination is known up or down before
-                // the first batch needs it. At shutdown, only if something is left to deliver.
-                if (_connection is null && !(_completing && _pending.Count == 0 && queue.IsEmpty))
-                {
-                    try
-                    {
-                        _connection = await _transport.ConnectAsync(_abort.Token);
-                    }
-                    catch (Exception e) when (!_abort.IsCancellationRequested)
-                    {
-                        _destination.Down = true;
-                        if (failedAttempts++ == 0)
-                            LogUnreachable(_destination.Name, e.Message);
-                        await Task.Delay(_backoff.Next(), _abort.Token);
-                        continue;
-                    }
-                    _ = _connection.Closed.ContinueWith(static (_, q) => ((DestinationQueue)q!).Wake(), queue, TaskScheduler.Default);
-                    _destination.Connected = true;
-                    _destination.Down = false;
-                    _backoff.Reset();
-                    if (failedAttempts == 0)
-                        LogConnected(_destination.Name);
-                    else
-                        LogReconnected(_destination.Name, failedAttempts, Stopwatch.GetElapsedTime(downSince).TotalSeconds);
-                    failedAttempts = 0;
-                }
-                if (_pending.Count == 0 && !Gather(queue) & !GatherReplay())
-                {
-                    if (_completing)
+                    if (!await StepAsync())
                         break;
-                    ArmReplayWake();
-                    await queue.WaitAsync();
-                    continue;
                 }
-                if (_connection is null)
-                    continue;
-
-                _segments.Clear();
-                foreach (var p in _pending)
-                    _segments.Add(p.Data);
-                var result = await _connection.SendAsync(_segments);
-                if (result.Error is null)
+                catch (Exception e) when (!_abort.IsCancellationRequested)
                 {
-                    CompleteAll();
-                    continue;
+                    await RecoverAsync(e);
                 }
-                CompleteSent(result.BytesSent);
-                if (_abort.IsCancellationRequested)
-                    break;
-                LogDisconnected(_destination.Name, result.Error);
-                ResendRecent();
-                await DropConnectionAsync();
-                downSince = Stopwatch.GetTimestamp();
             }
         }
         catch (Exception) when (_abort.IsCancellationRequested)
         {
-            // Drain time is over; what is left is dropped and counted below.
+            // Drain time is over; what is left is spooled or dropped, and counted, below.
         }
         finally
         {
-            _replayWake?.Dispose();
-            if (_connection is not null)
-                await DropConnectionAsync();
-            _recent.Clear();
-            long dropped = DropAll();
-            if (dropped > 0)
-                LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
+            await FinishAsync();
         }
+    }
+
+    // One turn of the loop: notice a closed connection, connect, take acknowledgements, send. False: stop.
+    private async Task<bool> StepAsync()
+    {
+        var queue = _destination.Queue;
+        if (_connection is { } open && open.Closed.IsCompleted)
+        {
+            if (open.CloseError == SendResult.TimedOut)
+            {
+                await DeclareDownAsync(); // the kernel's TCP_USER_TIMEOUT or keepalive, on the same timeout
+                return true;
+            }
+            LogDisconnected(_destination.Name, open.CloseError ?? "closed by peer");
+            await LoseConnectionAsync(reset: false);
+        }
+        // Connect eagerly, also with nothing to send: a destination is known up or down before the first batch
+        // needs it. At shutdown, only if something is left to deliver.
+        if (_connection is null && !(_completing && _pending.Count == 0 && queue.IsEmpty))
+        {
+            await ConnectAsync();
+            if (_connection is null)
+                return true;
+        }
+        if (_connection is not null && !_tail.IsEmpty)
+        {
+            TakeAcknowledged();
+            if (PastDeadline())
+            {
+                await DeclareDownAsync();
+                return true;
+            }
+        }
+        if (_pending.Count == 0 && !Gather(queue) & !GatherReplay())
+        {
+            if (_completing && _tail.IsEmpty)
+                return false;
+            ArmWakes();
+            await queue.WaitAsync();
+            return true;
+        }
+        if (_connection is null)
+            return true;
+        return await SendAsync();
+    }
+
+    private async Task ConnectAsync()
+    {
+        try
+        {
+            _connection = await _transport.ConnectAsync(_abort.Token);
+        }
+        catch (Exception e) when (!_abort.IsCancellationRequested)
+        {
+            _destination.Down = true;
+            if (_failedAttempts++ == 0)
+                LogUnreachable(_destination.Name, e.Message);
+            await Task.Delay(_backoff.Next(), _abort.Token);
+            return;
+        }
+        _ = _connection.Closed.ContinueWith(static (_, q) => ((DestinationQueue)q!).Wake(), _destination.Queue, TaskScheduler.Default);
+        _streamEnd = 0;
+        _wireAcknowledged = 0;
+        _progressAt = Stopwatch.GetTimestamp();
+        _destination.Connected = true;
+        _destination.Down = false;
+        _backoff.Reset();
+        if (_failedAttempts == 0)
+            LogConnected(_destination.Name);
+        else
+            LogReconnected(_destination.Name, _failedAttempts, Stopwatch.GetElapsedTime(_downSince).TotalSeconds);
+        _failedAttempts = 0;
+    }
+
+    // Sends the gather. While the kernel has not taken it all (a full send buffer), acknowledgements are still taken
+    // and the deadline watched: a peer that acknowledges nothing has its connection reset, which ends the send.
+    private async Task<bool> SendAsync()
+    {
+        var connection = _connection!;
+        _segments.Clear();
+        foreach (var p in _pending)
+            _segments.Add(p.Data);
+        if (_tail.IsEmpty)
+            _progressAt = Stopwatch.GetTimestamp(); // outstanding from now
+        var sending = connection.SendAsync(_segments);
+        bool declaredDown = false;
+        if (!sending.IsCompleted)
+        {
+            var send = sending.AsTask();
+            while (await Task.WhenAny(send, Tick()) != send)
+            {
+                TakeAcknowledged();
+                if (!declaredDown && Stopwatch.GetElapsedTime(_progressAt) >= _timeout)
+                {
+                    declaredDown = true;
+                    LogNoProgress(_destination.Name, _timeout.TotalSeconds, _streamEnd - connection.ReadAcknowledged().Payload);
+                    connection.Reset();
+                }
+            }
+            sending = new ValueTask<SendResult>(send);
+        }
+        var result = await sending;
+        if (result.Error is null)
+        {
+            Written(_pending.Count);
+            if (!declaredDown)
+            {
+                TakeAcknowledged();
+                return true;
+            }
+        }
+        else
+        {
+            WrittenPartly(result.BytesSent);
+        }
+        if (_abort.IsCancellationRequested)
+            return false;
+        if (declaredDown)
+        {
+            _destination.Counters.AddTimeout();
+            await LoseConnectionAsync(reset: true);
+        }
+        else if (result.Error == SendResult.TimedOut)
+        {
+            await DeclareDownAsync();
+        }
+        else
+        {
+            LogDisconnected(_destination.Name, result.Error!);
+            await LoseConnectionAsync(reset: false);
+        }
+        return true;
+    }
+
+    // One delay shared by the sends that wait in the same interval, rather than a timer for each one.
+    private Task Tick()
+    {
+        if (_tick.IsCompleted)
+            _tick = Task.Delay(SendWatch);
+        return _tick;
+    }
+
+    // Before waiting for work: wake up to read acknowledgements while some are outstanding, and when the next
+    // spooled record may go.
+    private void ArmWakes()
+    {
+        if (!_tail.IsEmpty && _connection is not null)
+            _ackWake.Change(_ackPoll, Timeout.InfiniteTimeSpan);
+        if (_replayWake is not null && _connection is not null && !_completing && _destination.Spool!.HasPending)
+            _replayWake.Change(Math.Max(1, (int)Math.Ceiling(_replay!.Wait().TotalMilliseconds)), Timeout.Infinite);
     }
 
     // Spooled records ride along with live batches, within the gather's limits and the replay rate, and only
@@ -203,13 +317,6 @@ internal sealed partial class DestinationWriter
         return any;
     }
 
-    // With records left in the spool and the rate spent, wake up when the next one may go.
-    private void ArmReplayWake()
-    {
-        if (_replayWake is not null && _connection is not null && _destination.Spool!.HasPending)
-            _replayWake.Change(Math.Max(1, (int)Math.Ceiling(_replay!.Wait().TotalMilliseconds)), Timeout.Infinite);
-    }
-
     private bool Gather(DestinationQueue queue)
     {
         long bytes = 0;
@@ -221,136 +328,81 @@ internal sealed partial class DestinationWriter
         return _pending.Count > 0;
     }
 
-    private void CompleteAll()
+    // Anything the loop did not expect: counted, logged (at most every 10 s), the connection dropped (what it did
+    // not acknowledge goes again), and after a backoff the writer carries on.
+    private async Task RecoverAsync(Exception e)
     {
-        long points = 0;
-        foreach (var p in _pending)
-            points += Finished(p, p.PointsLeft);
-        _pending.Clear();
-        Delivered(points);
-    }
-
-    // A pending batch's last lines were taken by the kernel. Returns the live points to count as delivered; a
-    // replayed record counts on its own, and one sent again counts nothing (it was counted the first time).
-    private long Finished(PendingWrite p, long points)
-    {
-        if (p.Resend)
+        _destination.Counters.AddWriterError();
+        if (_errorLog.TryEnter(out long suppressed))
+            LogLoopError(_destination.Name, e.GetType().Name, e.Message, suppressed, e);
+        try
         {
-            p.Batch.ReleaseLease();
-            return 0;
+            if (_connection is not null)
+                await LoseConnectionAsync(reset: true);
         }
-        if (p.Replayed is not null)
-            Replayed(p, points);
-        p.Batch.Lease();
-        p.Batch.Release(); // delivered: its in-flight slot is free; the buffer stays leased for a resend
-        _recent.Remember(p with { Resend = true });
-        return p.Replayed is null ? points : 0;
-    }
-
-    // The connection is lost: what it carried last may not have been read, so it goes out again first.
-    private void ResendRecent()
-    {
-        long lines = _recent.MoveTo(_pending);
-        if (lines > 0)
-            _destination.Counters.AddResent(lines);
-    }
-
-    // A spooled record's lines were taken (all of them when it is done): they count as delivered, they leave
-    // the spool's pending count, and a done record is acknowledged so its file can go.
-    private void Replayed(PendingWrite p, long points)
-    {
-        _destination.Counters.AddDelivered(points);
-        _destination.Counters.AddUnspooled(points);
-        if (points == p.PointsLeft)
-            _destination.Spool!.Acknowledge(p.Replayed!);
-    }
-
-    // The kernel took bytesSent bytes of the gather: whole lines among them are delivered; the gather
-    // resumes at the first line it did not take whole.
-    private void CompleteSent(long bytesSent)
-    {
-        long points = 0;
-        int done = 0;
-        for (; done < _pending.Count; done++)
+        catch (Exception again) when (!_abort.IsCancellationRequested)
         {
-            var p = _pending[done];
-            if (bytesSent >= p.Data.Count)
-            {
-                bytesSent -= p.Data.Count;
-                points += Finished(p, p.PointsLeft);
-                continue;
-            }
-            var taken = p.Data.AsSpan(0, (int)bytesSent);
-            int lastLf = taken.LastIndexOf((byte)'\n');
-            if (lastLf >= 0)
-            {
-                int lines = taken[..(lastLf + 1)].Count((byte)'\n');
-                if (!p.Resend)
-                {
-                    if (p.Replayed is not null)
-                        Replayed(p, lines);
-                    else
-                        points += lines;
-                    p.Batch.Lease();
-                    _recent.Remember(p with { End = p.Offset + lastLf + 1, PointsLeft = lines, Resend = true });
-                }
-                _pending[done] = p.Advance(lastLf + 1, lines);
-            }
-            break;
+            _destination.Counters.AddWriterError();
+            if (_errorLog.TryEnter(out suppressed))
+                LogLoopError(_destination.Name, again.GetType().Name, again.Message, suppressed, again);
         }
-        _pending.RemoveRange(0, done);
-        Delivered(points);
+        await Task.Delay(_backoff.Next(), _abort.Token);
     }
 
-    private void Delivered(long points)
+    private async Task FinishAsync()
     {
-        _destination.Counters.AddDelivered(points);
-        _destination.Queue.Complete(points);
+        try
+        {
+            _replayWake?.Dispose();
+            await _ackWake.DisposeAsync();
+            if (_connection is not null)
+                await LoseConnectionAsync(reset: false, resend: false); // what it did not acknowledge is spooled or dropped
+            _destination.Connected = false;
+            long dropped = DropAll();
+            if (dropped > 0)
+                LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
+        }
+        catch (Exception e)
+        {
+            _destination.Counters.AddWriterError();
+            LogLoopError(_destination.Name, e.GetType().Name, e.Message, 0, e);
+        }
+        finally
+        {
+            _destination.WriterRunning = false;
+            if (!_completing)
+                LogWriterEnded(_destination.Name);
+        }
     }
 
     /// <summary>
     /// What is left when the writer stops: spooled when there is a spool with room (replayed at the next start),
-    /// else dropped and counted under the stop's reason. Replayed records not yet delivered stay in the spool.
+    /// else dropped and counted under the stop's reason; this includes lines sent but never acknowledged.
+    /// Replayed records not yet delivered stay in the spool.
     /// </summary>
     private long DropAll()
     {
         var queue = _destination.Queue;
         while (queue.TryDequeue(out var batch))
             _pending.Add(new PendingWrite(batch));
-        long dropped = 0, left = 0;
+        long dropped = 0, queueRoom = 0;
         var spool = _destination.Spool;
         foreach (var p in _pending)
         {
-            if (p.Resend)
+            if (p.Replayed is null)
             {
-                p.Batch.ReleaseLease(); // delivered before, and counted then; sent again only as a precaution
-                continue;
+                if (!p.Sent)
+                    queueRoom += p.PointsLeft;
+                if (spool is not null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
+                    _destination.Counters.AddSpooled(p.PointsLeft);
+                else
+                    dropped += p.PointsLeft;
             }
-            if (p.Replayed is not null)
-            {
-                p.Batch.Release(); // its record stays in the spool, unacknowledged; the buffer goes back
-                continue;
-            }
-            left += p.PointsLeft;
-            if (spool is not null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
-                _destination.Counters.AddSpooled(p.PointsLeft);
-            else
-                dropped += p.PointsLeft;
-            p.Batch.Release();
+            p.Release(); // a replayed record stays in the spool, unacknowledged; its buffer goes back
         }
         _pending.Clear();
         _destination.Counters.AddDropped(_reasonForRest, dropped);
-        queue.Complete(left);
+        queue.Complete(queueRoom);
         return dropped;
-    }
-
-    private async ValueTask DropConnectionAsync()
-    {
-        _destination.Connected = false;
-        _destination.Down = true;
-        var connection = _connection;
-        _connection = null;
-        if (connection is not null)
-            await connection.DisposeAsync();
     }
 }

@@ -4,15 +4,18 @@ using Polymur.Gateway.Configuration;
 
 namespace Polymur.Gateway.Outputs;
 
-/// <summary>Plaintext TCP to a Graphite daemon. The name is resolved on every connect, so DNS changes apply.</summary>
-internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTimeout) : IOutputTransport
+/// <summary>
+/// Plaintext TCP to a Graphite daemon. The name is resolved on every connect, so DNS changes apply. The
+/// destination timeout bounds the connect, and is the socket's TCP_USER_TIMEOUT and keepalive.
+/// </summary>
+internal sealed class TcpTransport(DestinationAddress address, TimeSpan timeout) : IOutputTransport
 {
     private static readonly TimeSpan GracefulCloseWait = TimeSpan.FromSeconds(2);
 
     public async ValueTask<IOutputConnection> ConnectAsync(CancellationToken cancel) =>
-        new Connection(await DialAsync(address, dialTimeout, cancel));
+        new Connection(await DialAsync(address, timeout, cancel));
 
-    /// <summary>A connected socket to the address (resolved now), within the dial timeout.</summary>
+    /// <summary>A connected socket to the address (resolved now), within the timeout, set to give up on a dead peer after it.</summary>
     public static async Task<Socket> DialAsync(DestinationAddress address, TimeSpan dialTimeout, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -26,6 +29,7 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
         var socket = new Socket(addresses[0].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            DestinationSocket.Configure(socket, dialTimeout);
             await socket.ConnectAsync(new IPEndPoint(addresses[0], address.Port), timeout.Token);
             return socket;
         }
@@ -45,6 +49,8 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
     {
         private readonly Socket _socket;
         private readonly Sender _sender = new();
+        private long _sent;
+        private long _acknowledged;
 
         public Connection(Socket socket)
         {
@@ -54,9 +60,39 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
 
         public Task Closed { get; }
 
+        public string? CloseError { get; private set; }
+
         // SocketAsyncEventArgs rather than Socket.SendAsync: on failure it still reports how many bytes the
         // kernel took, which is what lets the writer resend exactly the lines that were not taken.
-        public ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers) => _sender.SendAsync(_socket, buffers);
+        public async ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
+        {
+            var result = await _sender.SendAsync(_socket, buffers);
+            _sent += result.BytesSent;
+            return result;
+        }
+
+        public Acknowledgement ReadAcknowledged()
+        {
+            long acked = DestinationSocket.BytesAcked(_socket);
+            if (acked >= 0)
+                _acknowledged = Math.Clamp(acked - 1, _acknowledged, _sent); // the SYN counts one byte, and so does a FIN
+            else if (!OperatingSystem.IsLinux())
+                _acknowledged = _sent; // the kernel cannot say: what it took (on Linux, a closed socket keeps the last reading)
+            return new(_acknowledged, _acknowledged);
+        }
+
+        // No lingering: a reset, so the kernel stops retransmitting into a dead peer and the pending send fails now.
+        public void Reset()
+        {
+            try
+            {
+                _socket.LingerState = new LingerOption(true, 0);
+                _socket.Close();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        }
 
         // Ends a send in progress without a reset: after shutdown(SHUT_WR) the kernel fails the pending send
         // with EPIPE, reporting what it took, and still delivers those bytes, then the FIN. Disposing here
@@ -84,8 +120,13 @@ internal sealed class TcpTransport(DestinationAddress address, TimeSpan dialTime
                 {
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (SocketException e)
             {
+                CloseError = e.SocketErrorCode.ToString();
+            }
+            catch (ObjectDisposedException)
+            {
+                CloseError = "closed";
             }
         }
 

@@ -12,14 +12,17 @@ namespace Polymur.Gateway.Outputs;
 /// the host name checked and sent as SNI. A failed handshake or verification is a failed connect: the writer
 /// counts the destination as down (its data spools) and logs it once per outage; each one is also counted.
 /// TLS hides how much of a failed write the peer took, so a failed send reports nothing taken and the writer
-/// sends it all again: delivered twice rather than lost.
+/// sends it all again: delivered twice rather than lost. The peer's TCP acknowledges ciphertext: each flushed
+/// write records where its plaintext and its ciphertext end, and plaintext counts as acknowledged up to the last
+/// write whose ciphertext is acknowledged whole.
 /// </summary>
 internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTimeout, X509Certificate2Collection? roots, DestinationCounters counters) : IOutputTransport
 {
     public async ValueTask<IOutputConnection> ConnectAsync(CancellationToken cancel)
     {
         var socket = await TcpTransport.DialAsync(address, dialTimeout, cancel);
-        var stream = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var wire = new CountingStream(new NetworkStream(socket, ownsSocket: true));
+        var stream = new SslStream(wire, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(dialTimeout);
         try
@@ -30,7 +33,7 @@ internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTime
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 RemoteCertificateValidationCallback = roots is null ? null : Verify,
             }, timeout.Token);
-            return new Connection(socket, stream);
+            return new Connection(socket, wire, stream);
         }
         catch (Exception e)
         {
@@ -59,16 +62,52 @@ internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTime
     private sealed class Connection : IOutputConnection
     {
         private readonly Socket _socket;
+        private readonly CountingStream _wire;
         private readonly SslStream _stream;
+        private readonly Queue<(long PlainEnd, long WireEnd)> _flushed = new();
+        private long _sent;
+        private long _acknowledged;
+        private long _wireAcknowledged;
 
-        public Connection(Socket socket, SslStream stream)
+        public Connection(Socket socket, CountingStream wire, SslStream stream)
         {
             _socket = socket;
+            _wire = wire;
             _stream = stream;
             Closed = WatchForCloseAsync();
         }
 
+        // Plaintext up to the last flushed write whose ciphertext the peer acknowledged whole.
+        public Acknowledgement ReadAcknowledged()
+        {
+            long acked = DestinationSocket.BytesAcked(_socket);
+            if (acked >= 0)
+                _wireAcknowledged = Math.Clamp(acked - 1, _wireAcknowledged, _wire.Written); // the SYN counts one byte
+            else if (!OperatingSystem.IsLinux())
+                _wireAcknowledged = _wire.Written;
+            while (_flushed.TryPeek(out var write) && write.WireEnd <= _wireAcknowledged)
+            {
+                _acknowledged = write.PlainEnd;
+                _flushed.Dequeue();
+            }
+            return new(_acknowledged, _wireAcknowledged);
+        }
+
+        public void Reset()
+        {
+            try
+            {
+                _socket.LingerState = new LingerOption(true, 0);
+                _socket.Close();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+        }
+
         public Task Closed { get; }
+
+        public string? CloseError { get; private set; }
 
         public async ValueTask<SendResult> SendAsync(IList<ArraySegment<byte>> buffers)
         {
@@ -80,6 +119,8 @@ internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTime
                 long sent = 0;
                 foreach (var buffer in buffers)
                     sent += buffer.Count;
+                _sent += sent;
+                _flushed.Enqueue((_sent, _wire.Written));
                 return new SendResult(sent, null);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or AuthenticationException)
@@ -111,6 +152,7 @@ internal sealed class TlsTransport(DestinationAddress address, TimeSpan dialTime
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or AuthenticationException or InvalidOperationException)
             {
+                CloseError = (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode.ToString() ?? e.GetType().Name;
             }
         }
 

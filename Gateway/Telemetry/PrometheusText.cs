@@ -40,7 +40,9 @@ public static class PrometheusText
             refused.Sample(count, ("status", status));
 
         w.PerDestination(s, "polymur_gateway_points_routed_total", "counter", "Points given to a destination's queue (or dropped for it).", d => d.Routed);
-        w.PerDestination(s, "polymur_gateway_points_delivered_total", "counter", "Points the destination's connection took.", d => d.Delivered);
+        w.PerDestination(s, "polymur_gateway_points_delivered_total", "counter", "Points whose bytes the destination's TCP acknowledged.", d => d.Delivered);
+        w.PerDestination(s, "polymur_gateway_points_written_total", "counter", "Points handed to the kernel for a destination, acknowledged or not (resent ones again).", d => d.Written);
+        w.PerDestination(s, "polymur_gateway_destination_written_bytes_total", "counter", "Bytes handed to the kernel for a destination.", d => d.WrittenBytes);
         var dropped = w.Family("polymur_gateway_points_dropped_total", "counter", "Points dropped for a destination, by reason.");
         foreach (var d in s.Destinations)
             foreach (var (reason, count) in d.Dropped)
@@ -55,6 +57,10 @@ public static class PrometheusText
         w.PerDestination(s, "polymur_gateway_spool_files", "gauge", "Segment files in the destination's spool.", d => d.SpoolFiles);
         w.PerDestination(s, "polymur_gateway_spool_oldest_age_seconds", "gauge", "Age of the oldest point in the destination's spool (0 when empty).", d => d.SpoolOldestSeconds ?? 0);
         w.PerDestination(s, "polymur_gateway_destination_connected", "gauge", "1 while the destination's connection is open.", d => d.Connected ? 1 : 0);
+        w.PerDestination(s, "polymur_gateway_destination_down", "gauge", "1 while the destination is down: not connected, or declared down for acknowledging nothing for -destination-timeout.", d => d.Down ? 1 : 0);
+        w.PerDestination(s, "polymur_gateway_destination_timeouts_total", "counter", "Times the destination was declared down for acknowledging nothing for -destination-timeout.", d => d.Timeouts);
+        w.PerDestination(s, "polymur_gateway_destination_writer_errors_total", "counter", "Unexpected errors a destination's writer caught and carried on after.", d => d.WriterErrors);
+        w.PerDestination(s, "polymur_gateway_destination_writer_running", "gauge", "1 while the destination's writer runs; 0 fails /healthz.", d => d.WriterRunning ? 1 : 0);
         w.PerDestination(s, "polymur_gateway_destination_tls_failures_total", "counter", "TLS handshakes or certificate checks that failed (tls:// destinations).", d => d.TlsFailures);
 
         w.Family("polymur_gateway_inflight_batches", "gauge", "Accepted batches held in memory.").Sample(s.IncomingQueue.CurrentSize);

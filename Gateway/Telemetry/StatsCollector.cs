@@ -38,6 +38,12 @@ public sealed class StatsCollector(IngestCounters ingest, DestinationSet destina
                 spooled?.Files ?? 0,
                 spooled?.OldestCreatedUnixMs is long oldest ? (nowMs - oldest) / 1000.0 : null,
                 d.Counters.TlsFailures,
+                d.Down || !d.Connected,
+                d.Counters.Written,
+                d.Counters.WrittenBytes,
+                d.Counters.Timeouts,
+                d.Counters.WriterErrors,
+                d.WriterRunning,
                 d.Counters.Refused);
         }).ToArray();
         var dropped = DropReasons.All.ToDictionary(r => DropReasons.Name(r), r => perDestination.Sum(d => d.Dropped[DropReasons.Name(r)]));

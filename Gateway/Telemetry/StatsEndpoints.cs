@@ -28,12 +28,20 @@ internal sealed class StatsEndpoints(StatsCollector stats, Readiness readiness)
             await context.Response.WriteAsync(chunk, context.RequestAborted);
     }
 
-    // Liveness: the process answers. Key-source trouble is reported, not failed on: restarting would not fix Consul.
+    // Liveness: the process answers and every destination's writer runs (one that stopped would deliver nothing
+    // until a restart). Key-source trouble is reported, not failed on: restarting would not fix Consul.
     private Task HealthAsync(HttpContext context)
     {
-        var keys = stats.Take().Keys;
-        string consul = keys.Source != "consul" ? keys.Source : keys.Reachable ? "consul reachable" : $"consul unreachable: {keys.LastError}";
+        var snapshot = stats.Take();
+        var keys = snapshot.Keys;
         context.Response.ContentType = "text/plain; charset=utf-8";
+        var stopped = snapshot.Destinations.Where(d => !d.WriterRunning).Select(d => d.Name).ToArray();
+        if (stopped.Length > 0)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return context.Response.WriteAsync($"failing: the writer of {string.Join(", ", stopped)} is not running\n", context.RequestAborted);
+        }
+        string consul = keys.Source != "consul" ? keys.Source : keys.Reachable ? "consul reachable" : $"consul unreachable: {keys.LastError}";
         return context.Response.WriteAsync($"ok; {keys.Count} API keys ({consul})\n", context.RequestAborted);
     }
 

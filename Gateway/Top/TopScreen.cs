@@ -38,7 +38,7 @@ internal static class TopScreen
         {
             var p = previous.GetValueOrDefault(d.Name) ?? d;
             string queue = $"{Human(d.Queued)}/{Human(d.QueueCapacity)}";
-            string state = d.Connected ? "up" : "DOWN";
+            string state = !d.WriterRunning ? "DEAD" : d.Connected && !d.Down ? "up" : "DOWN";
             long dropped = d.Dropped.Values.Sum();
             lines.Add(Fit(wide ? $"{Cut(d.Name, 30),-30} {state,-5} {queue,14} {Human(d.SpoolPending),10} {Bytes(d.SpoolBytes),9} {Human(Rate(p.Delivered, d.Delivered)),11} {dropped,9} {d.Resent,8} {d.TlsFailures,8}"
                                : $"{Cut(d.Name, 24),-24} {state,-5} {queue,12} {Human(d.SpoolPending),9} {Human(Rate(p.Delivered, d.Delivered)),11} {dropped,9}", width));

@@ -17,7 +17,7 @@ internal sealed record OutputParts(BufferPool Buffers, DestinationSet Destinatio
         var writers = settings.Writers with
         {
             ReplayRate = options.SpoolReplayRate,
-            ResendWindowBytes = spools is null ? 0 : WriterOptions.SpoolResendWindowBytes,
+            DestinationTimeout = options.DestinationTimeout,
             DestinationCa = LoadRoots(options.DestinationCaPath),
         };
         var destinations = DestinationSet.Create(options, writers, settings.Stdout, loggers, spools);
