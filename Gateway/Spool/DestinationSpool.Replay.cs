@@ -59,7 +59,7 @@ internal sealed partial class DestinationSpool
         CloseReader(segment);
         if (segment == _active)
             CloseWriter(); // new records go to a fresh segment, which can be read
-        if (first || _heldLog.Allow(out _))
+        if (first || _heldLog.TryEnter(out _))
         {
             if (hold == SegmentHold.Unreadable)
                 LogUnreadable(_destination, segment.Path, reason, segment.Records.Count - segment.Taken, _settings.RetryAfterFailure.TotalSeconds);
@@ -98,7 +98,7 @@ internal sealed partial class DestinationSpool
             segment.AckFailed = true;
             segment.Ack?.Dispose();
             segment.Ack = null;
-            if (_ackLog.Allow(out _))
+            if (_ackLog.TryEnter(out _))
                 LogAckNotSaved(_destination, AckFile.PathFor(segment.Path), SpoolFiles.Reason(e));
         }
     }

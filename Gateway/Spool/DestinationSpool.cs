@@ -62,7 +62,9 @@ internal sealed partial class DestinationSpool : IDisposable
     private long _unreported; // points dropped inside the spool (damaged, lost), handed to the writer by the next Take
     private long _failedUntil;
     private bool _failing, _disposed;
-    private readonly LogLimiter _fullLog = new(), _errorLog = new(), _writeLog = new(), _heldLog = new(), _corruptLog = new(), _ackLog = new();
+    // At most one line per kind of event every 10 s, with the count held back: a failing disk must not log per request.
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+    private readonly LogLimiter _fullLog = new(LogInterval), _errorLog = new(LogInterval), _writeLog = new(LogInterval), _heldLog = new(LogInterval), _corruptLog = new(LogInterval), _ackLog = new(LogInterval);
 
     private DestinationSpool(string directory, string destination, SpoolBudget budget, SpoolSettings settings, ILogger log)
     {
@@ -159,7 +161,7 @@ internal sealed partial class DestinationSpool : IDisposable
             lock (_lock)
             {
                 _fullRefusals++;
-                if (_fullLog.Allow(out long held))
+                if (_fullLog.TryEnter(out long held))
                     LogFull(_destination, _budget.UsedBytes, _budget.MaxBytes, held + 1);
             }
             return SpoolAppend.Full;
@@ -307,7 +309,7 @@ internal sealed partial class DestinationSpool : IDisposable
                     // Unreadable though its CRC matched when found (the file changed since): counted, never replayed.
                     int index = segment.Taken++;
                     Skip(segment, index, record);
-                    if (_corruptLog.Allow(out long held))
+                    if (_corruptLog.TryEnter(out long held))
                         LogDamagedRecord(segment.Path, record.Offset, record.Header.Points, held);
                     continue;
                 }
@@ -410,7 +412,7 @@ internal sealed partial class DestinationSpool : IDisposable
     private void WriteFailed(Exception e)
     {
         _failures++;
-        if (!_failing || _writeLog.Allow(out _))
+        if (!_failing || _writeLog.TryEnter(out _))
             LogWriteFailed(_destination, _directory, SpoolFiles.Reason(e), _settings.RetryAfterFailure.TotalSeconds);
         FailFor(_settings.RetryAfterFailure);
         // The frame may be on disk in part: cut back to the last whole record, and make sure of what is before it.
@@ -431,7 +433,7 @@ internal sealed partial class DestinationSpool : IDisposable
     private void CountError(string operation, Exception e)
     {
         _errors++;
-        if (_errorLog.Allow(out long held))
+        if (_errorLog.TryEnter(out long held))
             LogError(_destination, operation, e.GetType().Name + ": " + SpoolFiles.Reason(e), held);
     }
 
