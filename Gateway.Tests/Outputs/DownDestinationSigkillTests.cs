@@ -74,4 +74,71 @@ public class DownDestinationSigkillTests
         await Assert.That(refused).IsEqualTo(0);
         await Assert.That(lost).IsEqualTo(0);
     }
+
+    [Test]
+    public async Task Sigkill_after_a_blackholed_destination_was_declared_down_loses_nothing_answered_200()
+    {
+        // What the destination had not acknowledged when it went dark (the unacknowledged tail, megabytes on a busy
+        // connection) was kept in the writer's memory until it came back; now it is spooled once it is declared down.
+        string binary = GatewayProcess.NativeBinary;
+        await Assert.That(File.Exists(binary)).IsTrue().Because($"run `make publish` first: {binary} is missing");
+        await using var sink = TcpSink.Start();
+        string spoolDir = Directory.CreateTempSubdirectory("pgw-dark-kill-").FullName;
+        string[] args = [.. Args(sink.Port, spoolDir), "-destination-timeout", "2s"];
+        var accepted = new ConcurrentBag<string>();
+        long refused = 0;
+
+        await using (var first = GatewayProcess.Start(binary, args))
+        {
+            using var client = new ProxyClient(await first.WaitForHttpAsync());
+            using var stop = new CancellationTokenSource();
+            var worker = Task.Run(async () =>
+            {
+                for (int n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    string lines = ProxyClient.Lines($"dark.b{n}", 5000);
+                    try
+                    {
+                        var reply = await client.IngestAsync("123", lines);
+                        if (reply.Status == 200)
+                        {
+                            foreach (var line in lines.TrimEnd('\n').Split('\n'))
+                                accepted.Add(line);
+                        }
+                        else
+                        {
+                            Interlocked.Increment(ref refused);
+                        }
+                        await Task.Delay(20); // about 200,000 lines/s at most: the tail is what the kernel holds
+                    }
+                    catch (Exception)
+                    {
+                        return; // the process is gone: this batch was never answered
+                    }
+                }
+            });
+            await Assert.That(await sink.WaitForAsync(50_000, TimeSpan.FromSeconds(60))).IsTrue();
+            await using (var dark = await Blackhole.StartAsync(sink.Port))
+            {
+                await Assert.That(await first.WaitForLogAsync("declared down", TimeSpan.FromSeconds(30))).IsTrue();
+                int atDown = accepted.Count;
+                await Assert.That(await Poll.UntilAsync(() => accepted.Count >= atDown + 20_000, TimeSpan.FromSeconds(60))).IsTrue();
+                first.Signal(GatewayProcess.SIGKILL);
+                await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                stop.Cancel();
+                await worker;
+            }
+        }
+
+        await using var second = GatewayProcess.Start(binary, args);
+        await second.WaitForHttpAsync();
+        var answered = accepted.ToHashSet();
+        await Poll.UntilAsync(() => sink.Lines.Count >= answered.Count, TimeSpan.FromSeconds(60));
+        var got = (await sink.SettleAsync(TimeSpan.FromMilliseconds(500))).ToHashSet();
+        long lost = answered.Count(l => !got.Contains(l));
+        Console.WriteLine($"SIGKILL after a blackhole was declared down: {answered.Count} lines answered 200, {refused} batches refused, {got.Count} distinct arrived, {lost} lost");
+
+        await Assert.That(refused).IsEqualTo(0);
+        await Assert.That(lost).IsEqualTo(0);
+    }
 }

@@ -17,6 +17,7 @@ internal sealed partial class DestinationWriter
         LogNoProgress(_destination.Name, _timeout.TotalSeconds, _streamEnd - connection.ReadAcknowledged().Payload);
         _destination.Counters.AddTimeout();
         await LoseConnectionAsync(reset: true);
+        SpoolPending(); // its redial may take the whole timeout again
     }
 
     // Reads how far the peer acknowledged: writes acknowledged whole are delivered.

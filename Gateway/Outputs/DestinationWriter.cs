@@ -191,6 +191,7 @@ internal sealed partial class DestinationWriter
         catch (Exception e) when (!_abort.IsCancellationRequested)
         {
             _destination.Down = true;
+            SpoolPending();
             if (_failedAttempts++ == 0)
                 LogUnreachable(_destination.Name, e.Message);
             await Task.Delay(_backoff.Next(), _abort.Token);
@@ -257,6 +258,7 @@ internal sealed partial class DestinationWriter
         {
             _destination.Counters.AddTimeout();
             await LoseConnectionAsync(reset: true);
+            SpoolPending();
         }
         else if (result.Error == SendResult.TimedOut)
         {
@@ -315,6 +317,34 @@ internal sealed partial class DestinationWriter
             any = true;
         }
         return any;
+    }
+
+    // A down destination's live lines wait on disk, not in this writer's memory, where SIGKILL would lose them: the
+    // unacknowledged tail and the gather a lost connection left. Replayed records are on disk already. What the
+    // spool refuses stays pending, to go when the destination is back (or to be counted at the stop).
+    private void SpoolPending()
+    {
+        var spool = _destination.Spool;
+        if (spool is null || _pending.Count == 0)
+            return;
+        long queueRoom = 0;
+        int kept = 0;
+        for (int i = 0; i < _pending.Count; i++)
+        {
+            var p = _pending[i];
+            if (p.Replayed is null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
+            {
+                _destination.Counters.AddSpooled(p.PointsLeft);
+                if (!p.Sent)
+                    queueRoom += p.PointsLeft;
+                p.Release();
+                continue;
+            }
+            _pending[kept++] = p;
+        }
+        _pending.RemoveRange(kept, _pending.Count - kept);
+        if (queueRoom > 0)
+            _destination.Queue.Complete(queueRoom);
     }
 
     private bool Gather(DestinationQueue queue)
