@@ -13,7 +13,10 @@ namespace Polymur.Gateway.Tests.Outputs;
 /// </summary>
 public class PartialWriteTests
 {
-    /// <summary>The peer acknowledged everything the kernel took: only what it did not take whole goes again.</summary>
+    /// <summary>
+    /// The peer acknowledged everything the kernel took: what it did not take whole goes again, after the batch it
+    /// acknowledged whole last (a peer that broke the connection may have lost that unread: RecentlyAcknowledged).
+    /// </summary>
     [Test]
     [Arguments(0)]
     [Arguments(1)]
@@ -28,9 +31,10 @@ public class PartialWriteTests
         var (received, destination) = await RunAsync(failAfter, acknowledgedOnFirst: true);
 
         string wholeLinesOfFirst = received[0][..(received[0].LastIndexOf('\n') + 1)];
+        bool firstBatchWhole = failAfter >= 900;
         await Assert.That(received.Count).IsEqualTo(2);
-        await Assert.That(wholeLinesOfFirst + received[1]).IsEqualTo(Text);
-        await Assert.That(destination.Counters.Resent).IsEqualTo(0);
+        await Assert.That(received[1]).IsEqualTo((firstBatchWhole ? Text[..900] : "") + Text[wholeLinesOfFirst.Length..]);
+        await Assert.That(destination.Counters.Resent).IsEqualTo(firstBatchWhole ? 50 : 0);
         await Assert.That(destination.Counters.Delivered).IsEqualTo(100);
         await Assert.That(destination.Counters.DroppedTotal).IsEqualTo(0);
         await Assert.That(destination.QueuedPoints).IsEqualTo(0);

@@ -153,7 +153,7 @@ internal static class Flags
             Help = "Longest time between two fsyncs of a spool file (0: fsync every write)",
             Apply = (o, v) => o with { SpoolFsync = Duration(v) } },
         new() { Name = "spool-max-size", Kind = "size", Default = ValueParsers.FormatSize(Defaults.SpoolMaxSize),
-            Help = "Disk all spools together may take; past it, parts are dropped (down destination) or wait then 503 (up)",
+            Help = "Disk all spools together may take; past it, a batch that needs a spool gets 503 with `Retry-After` (at once for a down destination, after -queue-wait for a slow one)",
             Apply = (o, v) => o with { SpoolMaxSize = Size(v, max: long.MaxValue) } },
         new() { Name = "spool-replay-rate", Kind = "int", Default = Int(Defaults.SpoolReplayRate),
             Help = "Spooled points per second sent to a destination once it is back, beside live data",

@@ -37,6 +37,12 @@ internal sealed partial class DestinationWriter
     // pending count, and is acknowledged to the spool once whole; the buffer goes back once the write is done.
     private void Delivered(PendingWrite write, int lines, bool whole)
     {
+        if (write.Again)
+        {
+            if (whole)
+                write.Release(); // counted the first time
+            return;
+        }
         var counters = _destination.Counters;
         counters.AddDelivered(lines);
         if (write.Replayed is not null)
@@ -46,7 +52,7 @@ internal sealed partial class DestinationWriter
                 _destination.Spool!.Acknowledge(write.Replayed);
         }
         if (whole)
-            write.Release();
+            _recent.Remember(write); // its lease goes with it
     }
 
     // The connection took the first <paramref name="count"/> pending writes whole: they join the tail. A live batch
@@ -101,6 +107,11 @@ internal sealed partial class DestinationWriter
             if (reset)
                 connection.Reset();
             ResendTail(acknowledged, resend);
+            // The peer closed or reset it: it may have lost what it acknowledged last, unread.
+            if (resend && !reset)
+                _destination.Counters.AddResent(_recent.MoveTo(_pending));
+            else
+                _recent.Clear();
         }
         finally
         {

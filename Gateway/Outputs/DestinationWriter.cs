@@ -38,6 +38,7 @@ internal sealed partial class DestinationWriter
     private readonly List<PendingWrite> _pending = [];
     private readonly List<ArraySegment<byte>> _segments = [];
     private readonly UnackedTail _tail = new();
+    private readonly RecentlyAcknowledged _recent = new();
     private readonly LogLimiter _errorLog = new(TimeSpan.FromSeconds(10));
     private Backoff _backoff;
     private volatile bool _completing;
@@ -332,6 +333,11 @@ internal sealed partial class DestinationWriter
         for (int i = 0; i < _pending.Count; i++)
         {
             var p = _pending[i];
+            if (p.Again)
+            {
+                p.Release(); // delivered and counted before; sent again only as a precaution
+                continue;
+            }
             if (p.Replayed is null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
             {
                 _destination.Counters.AddSpooled(p.PointsLeft);
@@ -388,6 +394,7 @@ internal sealed partial class DestinationWriter
             if (_connection is not null)
                 await LoseConnectionAsync(reset: false, resend: false); // what it did not acknowledge is spooled or dropped
             _destination.Connected = false;
+            _recent.Clear();
             long dropped = DropAll();
             if (dropped > 0)
                 LogDroppedAtStop(_destination.Name, dropped, _reasonForRest);
@@ -419,7 +426,7 @@ internal sealed partial class DestinationWriter
         var spool = _destination.Spool;
         foreach (var p in _pending)
         {
-            if (p.Replayed is null)
+            if (p.Replayed is null && !p.Again) // lines sent again as a precaution were counted when first acknowledged
             {
                 if (!p.Sent)
                     queueRoom += p.PointsLeft;

@@ -7,9 +7,11 @@ namespace Polymur.Gateway.Outputs;
 /// A batch being written, bytes <see cref="Offset"/> to <see cref="End"/>, with <see cref="PointsLeft"/> lines
 /// not yet acknowledged; <see cref="Replayed"/> is the spool record it came from, if any. <see cref="Sent"/>
 /// marks lines a connection already took: the batch's reference (its in-flight slot) and its queue room were
-/// given back then, and only a lease on its buffer is held until the peer acknowledges them.
+/// given back then, and only a lease on its buffer is held until the peer acknowledges them. <see cref="Again"/>
+/// marks lines the peer acknowledged before, sent again after it closed the connection: counted once, when first
+/// acknowledged, and never spooled.
 /// </summary>
-internal readonly record struct PendingWrite(Batch Batch, int Offset, int End, int PointsLeft, SpooledRecord? Replayed = null, bool Sent = false)
+internal readonly record struct PendingWrite(Batch Batch, int Offset, int End, int PointsLeft, SpooledRecord? Replayed = null, bool Sent = false, bool Again = false)
 {
     public PendingWrite(Batch batch, SpooledRecord? replayed = null)
         : this(batch, 0, batch.Length, batch.Points, replayed)
