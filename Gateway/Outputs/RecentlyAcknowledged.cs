@@ -1,17 +1,19 @@
 namespace Polymur.Gateway.Outputs;
 
 /// <summary>
-/// The last writes the peer acknowledged, up to <see cref="CapacityBytes"/> of lines, sent again first when the peer
+/// The last writes the peer acknowledged, in at most <see cref="CapacityBytes"/> of buffers, sent again first when the peer
 /// closes or resets the connection. A daemon that stops (carbon-cache on SIGTERM) can lose what its kernel
 /// acknowledged but it had not read or written out yet, and TCP cannot say which lines: resending the last few
 /// hundred KB covers a restart of a slow carbon (its last batches) while keeping the duplicates of a busy outage
 /// small. Not used when the gateway itself gave up on the peer (declared down): there the unacknowledged tail is
-/// all that can be missing. Each kept write holds a lease on its buffer. Not thread-safe: one writer owns it.
+/// all that can be missing. Each kept write holds a lease on its buffer, and the bound is on those buffers, not on
+/// the lines in them: a few lines left in a 16 MiB buffer (a batch whose huge line was refused) must not pin it.
+/// Not thread-safe: one writer owns it.
 /// </summary>
 internal sealed class RecentlyAcknowledged
 {
-    /// <summary>512 KiB: the last 5000-line proxy batch (about 290 KB) and then some; 0.3% of the outage scenario.</summary>
-    public const int CapacityBytes = 512 << 10;
+    /// <summary>1 MiB of buffers: the last two 5000-line proxy batches (about 290 KB each, in 512 KiB buffers).</summary>
+    public const int CapacityBytes = 1 << 20;
 
     private const int MaxWrites = 256;
 
@@ -22,10 +24,10 @@ internal sealed class RecentlyAcknowledged
     public void Remember(PendingWrite write)
     {
         _writes.Enqueue(write with { Again = true });
-        _bytes += write.Data.Count;
+        _bytes += write.Batch.Capacity;
         while ((_bytes > CapacityBytes || _writes.Count > MaxWrites) && _writes.TryDequeue(out var old))
         {
-            _bytes -= old.Data.Count;
+            _bytes -= old.Batch.Capacity;
             old.Release();
         }
     }
