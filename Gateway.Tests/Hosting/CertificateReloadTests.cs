@@ -154,7 +154,10 @@ public class CertificateReloadTests
         var next = NewPair();
         Swap(files, next.Cert, next.Key);
         gw.Signal(Posix.SIGHUP);
-        await Assert.That(await gw.WaitForLogAsync("TLS certificate reloaded (SIGHUP)", TimeSpan.FromSeconds(30))).IsTrue();
+        // Either the signal or the file watch (once a second) takes the new pair: on a loaded machine the watch can
+        // get there first, and the signal then finds nothing new. What matters is that SIGHUP does not end the
+        // process and the new pair serves.
+        await Assert.That(await gw.WaitForLogAsync("TLS certificate reloaded (", TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That(await ServedSerialAsync(https)).IsEqualTo(next.Serial);
         await Assert.That(gw.Exited).IsFalse();
     }

@@ -93,7 +93,8 @@ public class SpoolRefusalTests
         Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount);
         try
         {
-            int port = Posix.FreePort();
+            var closed = Posix.ClosedPort(); // the destination is down, and stays down until the sink below
+            int port = Posix.PortOf(closed);
             await using var gw = await TestGateway.StartAsync([], o => o with
             {
                 Destinations = [new DestinationAddress("127.0.0.1", port, null)],
@@ -113,6 +114,7 @@ public class SpoolRefusalTests
             await Assert.That(destination.Counters.Refused).IsEqualTo(3 * 2000);
             await Assert.That(destination.Counters.SpoolPending).IsEqualTo(accepted.Count);
 
+            closed.Dispose();
             await using var sink = TcpSink.Start(port);
             await AssertAllDeliveredAsync(destination, sink, accepted);
         }

@@ -23,6 +23,20 @@ public static partial class Posix
 
     public static int FreePort() => FreePorts(1)[0];
 
+    /// <summary>
+    /// A port that refuses connections and that no other test can take meanwhile: bound, never listening (a
+    /// connect gets a reset at once). A port from <see cref="FreePort"/> can be taken by a parallel test's sink, and
+    /// then the "down" destination is up. Dispose it just before a sink is started on the port.
+    /// </summary>
+    public static Socket ClosedPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
+    public static int PortOf(Socket socket) => ((IPEndPoint)socket.LocalEndPoint!).Port;
+
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
 }

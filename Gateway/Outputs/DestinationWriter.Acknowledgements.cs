@@ -40,7 +40,7 @@ internal sealed partial class DestinationWriter
         if (write.Again)
         {
             if (whole)
-                write.Release(); // counted the first time
+                _recent.Remember(write); // counted the first time; kept again, as a peer that dies twice may lose it twice
             return;
         }
         var counters = _destination.Counters;

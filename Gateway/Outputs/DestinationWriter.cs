@@ -335,7 +335,7 @@ internal sealed partial class DestinationWriter
             var p = _pending[i];
             if (p.Again)
             {
-                p.Release(); // delivered and counted before; sent again only as a precaution
+                _pending[kept++] = p; // delivered and counted before: kept (1 MiB at most) to go first once it is back
                 continue;
             }
             if (p.Replayed is null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
