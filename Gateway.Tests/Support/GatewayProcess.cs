@@ -54,13 +54,18 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public static GatewayProcess Start(string binary, IEnumerable<string> args, IDictionary<string, string>? env = null)
     {
-        var info = new ProcessStartInfo(binary)
+        // Through env --default-signal, which then execs the binary (same pid): a test run started in the background
+        // (`cmd &`, nohup) hands its children SIGINT or SIGHUP ignored, and a signal test would then see no shutdown
+        // or no reload. The gateway under test gets the dispositions it has under systemd or a terminal.
+        var info = new ProcessStartInfo("/usr/bin/env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=HUP,INT,QUIT,TERM");
+        info.ArgumentList.Add(binary);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("POLYMUR_GW_", StringComparison.Ordinal)).ToList())
