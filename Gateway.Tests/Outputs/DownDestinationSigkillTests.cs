@@ -23,37 +23,14 @@ public class DownDestinationSigkillTests
         await Assert.That(File.Exists(binary)).IsTrue().Because($"run `make publish` first: {binary} is missing");
         int port = Posix.FreePort(); // nothing listens there: the destination is down
         string spoolDir = Directory.CreateTempSubdirectory("pgw-down-kill-").FullName;
-        var accepted = new ConcurrentBag<string>();
-        long refused = 0;
+        var load = new Sender();
+        var accepted = load.Accepted;
 
         await using (var first = GatewayProcess.Start(binary, Args(port, spoolDir)))
         {
             using var client = new ProxyClient(await first.WaitForHttpAsync());
             using var stop = new CancellationTokenSource();
-            var workers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
-            {
-                for (int n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    string lines = ProxyClient.Lines($"kill.w{w}.b{n}", 5000);
-                    try
-                    {
-                        var reply = await client.IngestAsync("123", lines);
-                        if (reply.Status == 200)
-                        {
-                            foreach (var line in lines.TrimEnd('\n').Split('\n'))
-                                accepted.Add(line);
-                        }
-                        else
-                        {
-                            Interlocked.Increment(ref refused);
-                        }
-                    }
-                    catch (Exception)
-                    {
-                        return; // the process is gone: this batch was never answered
-                    }
-                }
-            })).ToArray();
+            var workers = Enumerable.Range(0, 3).Select(w => load.RunAsync(client, $"kill.w{w}", TimeSpan.Zero, stop.Token)).ToArray();
             // Killed under load, with requests in flight, once 250,000 lines were answered 200.
             await Assert.That(await Poll.UntilAsync(() => accepted.Count >= 250_000, TimeSpan.FromSeconds(120))).IsTrue();
             first.Signal(GatewayProcess.SIGKILL);
@@ -69,9 +46,9 @@ public class DownDestinationSigkillTests
         await sink.WaitForAsync(answered.Count, TimeSpan.FromSeconds(60));
         var got = (await sink.SettleAsync(TimeSpan.FromMilliseconds(500))).ToHashSet();
         long lost = answered.Count(l => !got.Contains(l));
-        Console.WriteLine($"SIGKILL with the destination down: {answered.Count} lines answered 200, {refused} batches refused, {got.Count} distinct delivered after the restart, {lost} lost");
+        Console.WriteLine($"SIGKILL with the destination down: {answered.Count} lines answered 200, {load.Refused} batches refused, {got.Count} distinct delivered after the restart, {lost} lost");
 
-        await Assert.That(refused).IsEqualTo(0);
+        await Assert.That(load.Refused).IsEqualTo(0);
         await Assert.That(lost).IsEqualTo(0);
     }
 
@@ -85,38 +62,15 @@ public class DownDestinationSigkillTests
         await using var sink = TcpSink.Start();
         string spoolDir = Directory.CreateTempSubdirectory("pgw-dark-kill-").FullName;
         string[] args = [.. Args(sink.Port, spoolDir), "-destination-timeout", "2s"];
-        var accepted = new ConcurrentBag<string>();
-        long refused = 0;
+        var load = new Sender();
+        var accepted = load.Accepted;
 
         await using (var first = GatewayProcess.Start(binary, args))
         {
             using var client = new ProxyClient(await first.WaitForHttpAsync());
             using var stop = new CancellationTokenSource();
-            var worker = Task.Run(async () =>
-            {
-                for (int n = 0; !stop.IsCancellationRequested; n++)
-                {
-                    string lines = ProxyClient.Lines($"dark.b{n}", 5000);
-                    try
-                    {
-                        var reply = await client.IngestAsync("123", lines);
-                        if (reply.Status == 200)
-                        {
-                            foreach (var line in lines.TrimEnd('\n').Split('\n'))
-                                accepted.Add(line);
-                        }
-                        else
-                        {
-                            Interlocked.Increment(ref refused);
-                        }
-                        await Task.Delay(20); // about 200,000 lines/s at most: the tail is what the kernel holds
-                    }
-                    catch (Exception)
-                    {
-                        return; // the process is gone: this batch was never answered
-                    }
-                }
-            });
+            // About 200,000 lines/s at most: the tail is what the kernel holds.
+            var worker = load.RunAsync(client, "dark", TimeSpan.FromMilliseconds(20), stop.Token);
             await Assert.That(await sink.WaitForAsync(50_000, TimeSpan.FromSeconds(60))).IsTrue();
             await using (var dark = await Blackhole.StartAsync(sink.Port))
             {
@@ -136,9 +90,46 @@ public class DownDestinationSigkillTests
         await Poll.UntilAsync(() => sink.Lines.Count >= answered.Count, TimeSpan.FromSeconds(60));
         var got = (await sink.SettleAsync(TimeSpan.FromMilliseconds(500))).ToHashSet();
         long lost = answered.Count(l => !got.Contains(l));
-        Console.WriteLine($"SIGKILL after a blackhole was declared down: {answered.Count} lines answered 200, {refused} batches refused, {got.Count} distinct arrived, {lost} lost");
+        Console.WriteLine($"SIGKILL after a blackhole was declared down: {answered.Count} lines answered 200, {load.Refused} batches refused, {got.Count} distinct arrived, {lost} lost");
 
-        await Assert.That(refused).IsEqualTo(0);
+        await Assert.That(load.Refused).IsEqualTo(0);
         await Assert.That(lost).IsEqualTo(0);
+    }
+
+    // Posts 5000-line batches until stopped or the gateway is gone, keeping every line answered 200.
+    private sealed class Sender
+    {
+        private long _refused;
+
+        public ConcurrentBag<string> Accepted { get; } = [];
+
+        public long Refused => Interlocked.Read(ref _refused);
+
+        public Task RunAsync(ProxyClient client, string prefix, TimeSpan pause, CancellationToken stop) => Task.Run(async () =>
+        {
+            for (int n = 0; !stop.IsCancellationRequested; n++)
+            {
+                string lines = ProxyClient.Lines($"{prefix}.b{n}", 5000);
+                try
+                {
+                    var reply = await client.IngestAsync("123", lines);
+                    if (reply.Status == 200)
+                    {
+                        foreach (var line in lines.TrimEnd('\n').Split('\n'))
+                            Accepted.Add(line);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref _refused);
+                    }
+                    if (pause > TimeSpan.Zero)
+                        await Task.Delay(pause);
+                }
+                catch (Exception)
+                {
+                    return; // the process is gone: this batch was never answered
+                }
+            }
+        });
     }
 }

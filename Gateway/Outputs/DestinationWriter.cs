@@ -325,22 +325,17 @@ internal sealed partial class DestinationWriter
     // spool refuses stays pending, to go when the destination is back (or to be counted at the stop).
     private void SpoolPending()
     {
-        var spool = _destination.Spool;
-        if (spool is null || _pending.Count == 0)
+        if (_destination.Spool is null || _pending.Count == 0)
             return;
         long queueRoom = 0;
         int kept = 0;
         for (int i = 0; i < _pending.Count; i++)
         {
             var p = _pending[i];
-            if (p.Again)
+            // Lines sent again as a precaution (delivered and counted before) stay, at most 512 KiB, to go first
+            // once it is back; replayed records are on disk already.
+            if (Spooled(p))
             {
-                _pending[kept++] = p; // delivered and counted before: kept (1 MiB at most) to go first once it is back
-                continue;
-            }
-            if (p.Replayed is null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
-            {
-                _destination.Counters.AddSpooled(p.PointsLeft);
                 if (!p.Sent)
                     queueRoom += p.PointsLeft;
                 p.Release();
@@ -417,22 +412,28 @@ internal sealed partial class DestinationWriter
     /// else dropped and counted under the stop's reason; this includes lines sent but never acknowledged.
     /// Replayed records not yet delivered stay in the spool.
     /// </summary>
+    // A live write's lines appended to the spool and counted there; false without a spool, or when it refused them.
+    private bool Spooled(PendingWrite p)
+    {
+        if (p.Replayed is not null || p.Again || _destination.Spool?.TryAppend(p.Data, p.PointsLeft) != SpoolAppend.Appended)
+            return false;
+        _destination.Counters.AddSpooled(p.PointsLeft);
+        return true;
+    }
+
     private long DropAll()
     {
         var queue = _destination.Queue;
         while (queue.TryDequeue(out var batch))
             _pending.Add(new PendingWrite(batch));
         long dropped = 0, queueRoom = 0;
-        var spool = _destination.Spool;
         foreach (var p in _pending)
         {
             if (p.Replayed is null && !p.Again) // lines sent again as a precaution were counted when first acknowledged
             {
                 if (!p.Sent)
                     queueRoom += p.PointsLeft;
-                if (spool is not null && spool.TryAppend(p.Data, p.PointsLeft) == SpoolAppend.Appended)
-                    _destination.Counters.AddSpooled(p.PointsLeft);
-                else
+                if (!Spooled(p))
                     dropped += p.PointsLeft;
             }
             p.Release(); // a replayed record stays in the spool, unacknowledged; its buffer goes back
