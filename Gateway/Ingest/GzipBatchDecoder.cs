@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
@@ -9,13 +10,13 @@ namespace Polymur.Gateway.Ingest;
 /// <summary>
 /// Gunzips a request body (one or more concatenated gzip members, as a polymur-proxy sends after a failed
 /// post) into a pooled buffer, with libdeflate, a whole member per call. The body is read whole first (Kestrel
-/// caps it at -max-body-size). Each member's ISIZE trailer is a hint for the output size, never trusted: a member
+/// caps it at -max-body-size), before a decode slot is taken (<see cref="ReadAsync"/>). Each member's ISIZE trailer is a hint for the output size, never trusted: a member
 /// that does not fit is inflated again into a buffer twice the size, up to the decompressed limit, so a gzip bomb
 /// costs at most the limit in memory and about twice the limit in work before its 413. Like Go's gzip reader: an
 /// empty body, a truncated member, or bytes after the last member that are not another member make the whole
-/// batch malformed. The output buffer comes out of -max-batch-memory, the budget for every batch buffer in use:
-/// a decode that would pass it waits (up to <paramref name="memoryWait"/>) for batches to be delivered, then
-/// gives up.
+/// batch malformed. The compressed body and the output buffer come out of -max-batch-memory, the budget for every
+/// batch buffer in use: a decode that would pass it waits (up to <paramref name="memoryWait"/> in all) for batches
+/// to be delivered, then gives up.
 /// </summary>
 internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, int largeBuffersKept = 4, long maxBatchMemory = long.MaxValue, TimeSpan memoryWait = default)
 {
@@ -26,6 +27,12 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
     private const int TrustedRatio = 64;
 
     private const int GzipTrailer = 8, GzipMinimumMember = 18;
+
+    // A body's first buffer at most; it doubles from there as the body comes.
+    private const int FirstBodyBuffer = 64 * 1024;
+
+    // ReadWholeAsync's lengths for a body given up on.
+    private const int NotGzip = -1, NoRoom = -2;
 
     // A decompressor is about 32 KiB of tables; reuse a few rather than allocating one per request.
     private readonly ConcurrentBag<Libdeflate> _decompressors = [];
@@ -66,32 +73,72 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
         }
     }
 
-    public async ValueTask<DecodedBatch> DecodeAsync(PipeReader body, long? contentLength, CancellationToken cancel)
+    /// <summary>Reads and inflates in one go: <see cref="ReadAsync"/> then <see cref="InflateAsync"/>, with no decode slot between.</summary>
+    public async ValueTask<DecodedBatch> DecodeAsync(PipeReader body, long? contentLength, CancellationToken cancel) =>
+        await InflateAsync(await ReadAsync(body, contentLength, cancel), cancel);
+
+    /// <summary>
+    /// The body, read whole into a buffer from -max-batch-memory, and the output's first buffer reserved there
+    /// too: all the waiting a decode does (the network, memory), so that the decode slot taken after it is held
+    /// for CPU work only. Over HTTP/2 that is what keeps one stream from holding a slot while its DATA is stuck
+    /// behind other streams of the same connection. Memory is waited for up to -queue-wait in all.
+    /// </summary>
+    public async ValueTask<PendingBatch> ReadAsync(PipeReader body, long? contentLength, CancellationToken cancel)
     {
-        var deadline = DateTime.UtcNow + memoryWait;
-        var (compressed, length) = await ReadWholeAsync(body, contentLength, cancel);
-        var output = new Output(this);
+        var wait = new MemoryWait(memoryWait);
+        var (compressed, length) = await ReadWholeAsync(body, contentLength, wait, cancel);
         if (length < 0)
         {
-            buffers.Return(compressed);
-            return output.Fail(DecodeStatus.Malformed);
+            if (compressed.Length > 0)
+                buffers.Return(compressed);
+            return new PendingBatch(this, length == NotGzip ? DecodeStatus.Malformed : DecodeStatus.NoMemory, [], 0, [], wait);
         }
+        byte[]? output;
+        try
+        {
+            output = await RentWithinAsync(OutputSize(FirstGuess(compressed.AsSpan(0, length))), output: true, wait, cancel);
+        }
+        catch
+        {
+            buffers.Return(compressed);
+            throw;
+        }
+        if (output is null)
+        {
+            buffers.Return(compressed);
+            return new PendingBatch(this, DecodeStatus.NoMemory, [], 0, [], wait);
+        }
+        return new PendingBatch(this, DecodeStatus.Ok, compressed, length, output, wait);
+    }
+
+    /// <summary>
+    /// Inflates a body <see cref="ReadAsync"/> read (under a decode slot): CPU only, unless a member outgrows the
+    /// first buffer (a lying ISIZE, several members, a bomb), which waits for memory in what is left of the wait.
+    /// Gives the pending batch's buffers back whatever happens.
+    /// </summary>
+    public async ValueTask<DecodedBatch> InflateAsync(PendingBatch pending, CancellationToken cancel)
+    {
+        var output = new Output(this);
+        if (pending.Status != DecodeStatus.Ok)
+        {
+            pending.Release();
+            return output.Fail(pending.Status);
+        }
+        output.Adopt(pending.TakeOutput());
         var decompressor = _decompressors.TryTake(out var pooled) ? pooled : new Libdeflate();
         try
         {
-            if (!await output.GrowAsync(FirstGuess(compressed.AsSpan(0, length)), deadline, cancel))
-                return output.Fail(DecodeStatus.NoMemory);
-            int offset = 0, members = 0;
+            int offset = 0, members = 0, length = pending.Length;
             while (offset < length)
             {
-                var result = decompressor.Inflate(compressed.AsSpan(offset, length - offset), output.Free, out int consumed, out int written);
+                var result = decompressor.Inflate(pending.Compressed[offset..], output.Free, out int consumed, out int written);
                 if (result == MemberResult.Corrupt)
                     return output.Fail(DecodeStatus.Malformed);
                 if (result == MemberResult.OutputFull)
                 {
                     if (output.AtLimit)
                         return output.Fail(DecodeStatus.TooLarge);
-                    if (!await output.GrowAsync(output.Capacity * 2L, deadline, cancel))
+                    if (!await output.GrowAsync(output.Capacity * 2L, pending.Wait, cancel))
                         return output.Fail(DecodeStatus.NoMemory);
                     continue; // the same member again, into the bigger buffer
                 }
@@ -109,13 +156,32 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
         }
         finally
         {
-            buffers.Return(compressed);
+            pending.Release();
             if (_decompressors.Count < Environment.ProcessorCount * 4)
                 _decompressors.Add(decompressor);
             else
                 decompressor.Dispose();
         }
     }
+
+    /// <summary>
+    /// A buffer of at least <paramref name="size"/> bytes, waiting for room in the budget; null when the wait ran
+    /// out. An <paramref name="output"/> past the pool's largest class is one of the kept exact-size ones.
+    /// </summary>
+    private async ValueTask<byte[]?> RentWithinAsync(int size, bool output, MemoryWait wait, CancellationToken cancel)
+    {
+        while (true)
+        {
+            var returned = buffers.Returned.Register();
+            byte[]? buffer = output ? TryRent(size) : buffers.TryRent(size, maxBatchMemory, out var pooled) ? pooled : null;
+            if (buffer is not null)
+                return buffer;
+            if (!await wait.WaitAsync(returned, cancel))
+                return null;
+        }
+    }
+
+    private int OutputSize(long wanted) => (int)Math.Min(Math.Max(wanted, MinInitialBuffer), maxBatchSize + 1);
 
     // The last member's ISIZE (the whole output for the usual one-member body), believed up to TrustedRatio times
     // the compressed size and never past the limit.
@@ -125,28 +191,44 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
         return Math.Min(Math.Max(Math.Min(isize, (long)compressed.Length * TrustedRatio) + 1, MinInitialBuffer), maxBatchSize + 1);
     }
 
-    // The body, whole, in a pooled buffer (sized from Content-Length when there is one). Kestrel stops a body
-    // past -max-body-size, and one sent too slowly, with the exceptions the handler answers. A body that does not
-    // start as gzip is given up on (length -1) as soon as its first bytes show it, not after it has all come in.
-    private async ValueTask<(byte[] Buffer, int Length)> ReadWholeAsync(PipeReader body, long? contentLength, CancellationToken cancel)
+    // The body, whole, in a buffer from the budget. It starts at Content-Length (or 64 KiB without one) up to
+    // 64 KiB and doubles as the body comes, so a client holds about what it has sent, not what it announced.
+    // Kestrel stops a body past -max-body-size, and one sent too slowly, with the exceptions the handler answers.
+    // A body that does not start as gzip is given up on (NotGzip) as soon as its first bytes show it, not after
+    // it has all come in; no room in the budget for the whole wait is NoRoom.
+    private async ValueTask<(byte[] Buffer, int Length)> ReadWholeAsync(PipeReader body, long? contentLength, MemoryWait wait, CancellationToken cancel)
     {
-        var buffer = buffers.Rent((int)Math.Clamp(contentLength ?? 0, GzipTrailer, BufferPool.MaxPooled));
+        var buffer = await RentWithinAsync((int)Math.Clamp(contentLength ?? FirstBodyBuffer, GzipTrailer, FirstBodyBuffer), output: false, wait, cancel);
+        if (buffer is null)
+            return ([], NoRoom);
         int length = 0;
         try
         {
             while (true)
             {
                 var read = await body.ReadAsync(cancel);
-                foreach (var segment in read.Buffer)
+                long needed = length + read.Buffer.Length;
+                if (needed > buffer.Length)
                 {
-                    if (buffer.Length - length < segment.Length)
-                        buffers.Grow(ref buffer, length, segment.Length);
-                    segment.Span.CopyTo(buffer.AsSpan(length));
-                    length += segment.Length;
+                    // Twice the size, or what has come if more; never past a Content-Length the body keeps to.
+                    long size = Math.Max(buffer.Length * 2L, needed);
+                    if (contentLength is long announced && announced >= needed)
+                        size = Math.Min(size, announced);
+                    var bigger = await RentWithinAsync((int)Math.Min(size, Array.MaxLength), output: false, wait, cancel);
+                    if (bigger is null)
+                    {
+                        body.AdvanceTo(read.Buffer.Start);
+                        return (buffer, NoRoom);
+                    }
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    buffers.Return(buffer);
+                    buffer = bigger;
                 }
+                read.Buffer.CopyTo(buffer.AsSpan(length));
+                length += (int)read.Buffer.Length;
                 body.AdvanceTo(read.Buffer.End);
                 if (!StartsAsGzip(buffer.AsSpan(0, length)))
-                    return (buffer, -1);
+                    return (buffer, NotGzip);
                 if (read.IsCompleted)
                     return (buffer, length);
             }
@@ -177,25 +259,20 @@ internal sealed class GzipBatchDecoder(BufferPool buffers, long maxBatchSize, in
 
         public void Wrote(int bytes) => _length += bytes;
 
+        /// <summary>Starts from the buffer <see cref="ReadAsync"/> reserved.</summary>
+        public void Adopt(byte[] buffer) => _buffer = buffer;
+
         /// <summary>Moves to a buffer of at least <paramref name="wanted"/> bytes, waiting for room in the budget; false when time ran out.</summary>
-        public async ValueTask<bool> GrowAsync(long wanted, DateTime deadline, CancellationToken cancel)
+        public async ValueTask<bool> GrowAsync(long wanted, MemoryWait wait, CancellationToken cancel)
         {
-            int size = (int)Math.Min(Math.Max(wanted, MinInitialBuffer), owner.MaxBatchSize + 1);
-            while (true)
-            {
-                var returned = owner.Buffers.Returned.Register();
-                var bigger = owner.TryRent(size);
-                if (bigger is not null)
-                {
-                    _buffer.AsSpan(0, _length).CopyTo(bigger);
-                    if (_buffer.Length > 0)
-                        owner.ReturnBuffer(_buffer);
-                    _buffer = bigger;
-                    return true;
-                }
-                if (!await SpaceSignal.WaitAsync(returned, deadline, cancel))
-                    return false;
-            }
+            var bigger = await owner.RentWithinAsync(owner.OutputSize(wanted), output: true, wait, cancel);
+            if (bigger is null)
+                return false;
+            _buffer.AsSpan(0, _length).CopyTo(bigger);
+            if (_buffer.Length > 0)
+                owner.ReturnBuffer(_buffer);
+            _buffer = bigger;
+            return true;
         }
 
         public DecodedBatch Fail(DecodeStatus status)

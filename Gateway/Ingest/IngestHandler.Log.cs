@@ -21,4 +21,7 @@ internal sealed partial class IngestHandler
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "Tenant {KeyName} over its rate limit ({Limit}): batch refused with 429, retry in {Seconds}s; {Suppressed} more not logged")]
     private partial void LogOverQuota(string keyName, string limit, long seconds, long suppressed);
+
+    [LoggerMessage(EventId = 901, Level = LogLevel.Information, Message = "Batch from {Client}, key name {KeyName}, refused with 503: {Reason}; {Suppressed} more not logged")]
+    private partial void LogBusy(string client, string keyName, string reason, long suppressed);
 }

@@ -33,6 +33,7 @@ internal sealed partial class IngestHandler(
     private readonly LogLimiter _pingLog = new(TimeSpan.FromSeconds(5));
     private readonly LogLimiter _malformedLog = new(TimeSpan.FromSeconds(5));
     private readonly LogLimiter _quotaLog = new(TimeSpan.FromSeconds(5));
+    private readonly LogLimiter _busyLog = new(TimeSpan.FromSeconds(5));
 
     public Task PingAsync(HttpContext context)
     {
@@ -108,58 +109,8 @@ internal sealed partial class IngestHandler(
     {
         var request = context.Request;
         string keyName = tenant.Name;
-        DecodedBatch decoded;
-        try
-        {
-            await decodeSlots.EnterAsync(context.RequestAborted);
-            try
-            {
-                decoded = await decoder.DecodeAsync(request.BodyReader, request.ContentLength, context.RequestAborted);
-            }
-            finally
-            {
-                decodeSlots.Exit();
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+        if (await DecodeAsync(context, tenant) is not { } decoded)
             return false;
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
-        {
-            // Kestrel's minimum body data rate: a body dribbled in (slow loris) is cut off.
-            await RefuseAsync(context, tenant, StatusCodes.Status408RequestTimeout, "request body too slow\n", close: true);
-            return false;
-        }
-        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
-        {
-            return false; // The client went away; it has no batch to be told about.
-        }
-        catch (Exception e) when (e is BadHttpRequestException or IOException)
-        {
-            // The body itself was broken on the wire: bad chunking (Kestrel reports a chunk size past 2^63 as an
-            // IOException), or shorter than its Content-Length. The connection cannot be trusted after it.
-            if (_malformedLog.TryEnter(out long suppressed))
-                LogBrokenBody(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, e.Message, suppressed);
-            await RefuseAsync(context, tenant, StatusCodes.Status400BadRequest, Responses.BatchMalformed, close: true);
-            return false;
-        }
-
-        switch (decoded.Status)
-        {
-            case DecodeStatus.Malformed:
-                if (_malformedLog.TryEnter(out long suppressed))
-                    LogMalformed(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, suppressed);
-                await RefuseAsync(context, tenant, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
-                return false;
-            case DecodeStatus.TooLarge:
-                await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes after gunzip (-max-batch-size)\n");
-                return false;
-            case DecodeStatus.NoMemory:
-                await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, $"gateway busy: {buffers.InUseBytes} bytes of batches held for {options.QueueWait.TotalSeconds:0.###}s (-max-batch-memory)\n");
-                return false;
-        }
         tenant.Counters.AddBytes(decoded.CompressedLength, decoded.Length);
 
         Span<byte> rejectedRoom = stackalloc byte[RejectedLine.MaxBytes];
@@ -199,6 +150,96 @@ internal sealed partial class IngestHandler(
             LogBatch(ClientAddress.Peer(context), ClientAddress.Forwarded(context), keyName, parsed.Valid, parsed.Invalid + parsed.TooLong, decoded.Members);
         await Responses.WriteAsync(context, StatusCodes.Status200OK, Responses.BatchReceived);
         return true;
+    }
+
+    /// <summary>
+    /// The body, read whole (waiting for memory up to -queue-wait), then inflated under a decode slot (waited for
+    /// up to -queue-wait): the slot is never held while the body is still coming, so streams of one HTTP/2
+    /// connection whose DATA waits behind each other cannot starve the decoders (WebHost bounds the windows so
+    /// that every stream can always finish its body). Null when the request was answered, or its client went away.
+    /// </summary>
+    private async Task<DecodedBatch?> DecodeAsync(HttpContext context, Tenant tenant)
+    {
+        PendingBatch pending;
+        try
+        {
+            pending = await decoder.ReadAsync(context.Request.BodyReader, context.Request.ContentLength, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
+            return null;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            // Kestrel's minimum body data rate: a body dribbled in (slow loris) is cut off.
+            await RefuseAsync(context, tenant, StatusCodes.Status408RequestTimeout, "request body too slow\n", close: true);
+            return null;
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return null; // The client went away; it has no batch to be told about.
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException)
+        {
+            // The body itself was broken on the wire: bad chunking (Kestrel reports a chunk size past 2^63 as an
+            // IOException), or shorter than its Content-Length. The connection cannot be trusted after it.
+            if (_malformedLog.TryEnter(out long suppressed))
+                LogBrokenBody(ClientAddress.Peer(context), ClientAddress.Forwarded(context), tenant.Name, e.Message, suppressed);
+            await RefuseAsync(context, tenant, StatusCodes.Status400BadRequest, Responses.BatchMalformed, close: true);
+            return null;
+        }
+        if (pending.Status == DecodeStatus.NoMemory)
+        {
+            // The body may be partly unread: an HTTP/1.1 connection is closed rather than drained.
+            await RefuseBusyAsync(context, tenant, $"gateway busy: {buffers.InUseBytes} bytes of batches held for {options.QueueWait.TotalSeconds:0.###}s (-max-batch-memory)\n", close: true);
+            return null;
+        }
+        if (pending.Status == DecodeStatus.Malformed)
+        {
+            await RefuseMalformedAsync(context, tenant);
+            return null;
+        }
+        DecodedBatch decoded;
+        try
+        {
+            if (!await decodeSlots.EnterAsync(options.QueueWait, context.RequestAborted))
+            {
+                pending.Release();
+                await RefuseBusyAsync(context, tenant, $"gateway busy: all {decodeSlots.Capacity} decoders busy for {options.QueueWait.TotalSeconds:0.###}s (-max-concurrent-decodes)\n");
+                return null;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            pending.Release();
+            return null;
+        }
+        try
+        {
+            decoded = await decoder.InflateAsync(pending, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return null; // InflateAsync gave the buffers back.
+        }
+        finally
+        {
+            decodeSlots.Exit();
+        }
+        switch (decoded.Status)
+        {
+            case DecodeStatus.Malformed:
+                await RefuseMalformedAsync(context, tenant);
+                return null;
+            case DecodeStatus.TooLarge:
+                await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes after gunzip (-max-batch-size)\n");
+                return null;
+            case DecodeStatus.NoMemory:
+                await RefuseBusyAsync(context, tenant, $"gateway busy: {buffers.InUseBytes} bytes of batches held for {options.QueueWait.TotalSeconds:0.###}s (-max-batch-memory)\n");
+                return null;
+        }
+        return decoded;
     }
 
     /// <summary>Why a dispatch was not queued (a 503 body), or null when it was (or there was nothing to route).</summary>
@@ -248,6 +289,22 @@ internal sealed partial class IngestHandler(
         counters.AddRefused(status);
         tenant.Counters.AddRefused(status);
         return Responses.WriteAsync(context, status, body, close);
+    }
+
+    private Task RefuseMalformedAsync(HttpContext context, Tenant tenant)
+    {
+        if (_malformedLog.TryEnter(out long suppressed))
+            LogMalformed(ClientAddress.Peer(context), ClientAddress.Forwarded(context), tenant.Name, suppressed);
+        return RefuseAsync(context, tenant, StatusCodes.Status400BadRequest, Responses.BatchMalformed);
+    }
+
+    // 503 for a wait that ran out (memory, decoders): busy for a moment, so Retry-After says to come back soon.
+    private Task RefuseBusyAsync(HttpContext context, Tenant tenant, string body, bool close = false)
+    {
+        context.Response.Headers.RetryAfter = Responses.BusyRetryAfterSeconds;
+        if (_busyLog.TryEnter(out long suppressed))
+            LogBusy(ClientAddress.Peer(context), tenant.Name, body.TrimEnd('\n'), suppressed);
+        return RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, body, close);
     }
 
     // 429 with Retry-After in whole seconds (at least 1), the way HTTP clients and load balancers read it.

@@ -23,6 +23,12 @@ internal static class Responses
     /// </summary>
     public const string SpoolRetryAfterSeconds = "5";
 
+    /// <summary>
+    /// Retry-After when a request waited -queue-wait for memory or a decoder: the gateway is busy for a moment
+    /// (a decode takes milliseconds, delivered batches free memory), so come back after a second.
+    /// </summary>
+    public const string BusyRetryAfterSeconds = "1";
+
     public static Task WriteAsync(HttpContext context, int status, byte[] body, bool close = false)
     {
         var response = context.Response;
