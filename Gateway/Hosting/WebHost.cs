@@ -82,18 +82,19 @@ internal static class WebHost
     // HTTP/2: streams of one connection must never wait for each other's body data. A stream whose request
     // waits (for its tenant's share, for memory, for a decode slot) does not read its body, and what the client
     // sent it stays in Kestrel, counted against the connection's window as well as its own. Kestrel gives
-    // connection credit back only after more than half the window was read, so a stream that has read all it
+    // connection credit back only once more than half the window was read, so a stream that has read all it
     // got can be left without credit while the others' unread data plus that unreturned half fill the window:
     // with a 256 KiB connection window and 16 streams, one h2 client stalled every decode slot (issue 23, F5).
     // So the connection window is twice all the stream windows together: the others' unread data (at most
     // (streams - 1) x stream window) and the unreturned half can never fill it, and each stream is held back
-    // only by its own window, which its own reads refill. That bounds what Kestrel holds per connection at
-    // streams x stream window = 8 x 64 KiB = 512 KiB (unread bodies; the connection window is only credit).
-    // 8 streams: a polymur-proxy keeps a few batches in flight, a client asking for more has them queued by its
-    // own HTTP/2 library; 64 KiB is the smallest window HTTP/2 allows, and a stream's own reads refill it at
-    // memory speed. A connection's bodies being read take at most 8 x -max-body-size of -max-batch-memory
-    // (inside it, waited for up to -queue-wait), and its tenant's -tenant-max-inflight bounds them as well.
-    private const int Http2Streams = 8;
+    // only by its own window, which its own reads refill. What Kestrel holds per connection is then bounded by
+    // streams x stream window = 16 x 64 KiB = 1 MiB of unread bodies (the connection window is only credit).
+    // 16 streams, as before: h2load and curl open as many streams as they are told before the server's SETTINGS
+    // arrive, and Kestrel resets those past the limit, so fewer would fail clients multiplexing 16 batches.
+    // 64 KiB is the smallest window HTTP/2 allows; a stream's own reads refill it at memory speed.
+    // A connection's bodies being read take at most 16 x -max-body-size of -max-batch-memory (inside it,
+    // waited for up to -queue-wait), and its tenant's -tenant-max-inflight bounds them as well.
+    private const int Http2Streams = 16;
     private const int Http2StreamWindow = 64 * 1024;
     private const int Http2ConnectionWindow = 2 * Http2Streams * Http2StreamWindow;
 
