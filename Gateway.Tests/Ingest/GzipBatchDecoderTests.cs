@@ -120,6 +120,37 @@ public class GzipBatchDecoderTests
         await Assert.That((await decoding).Status).IsEqualTo(DecodeStatus.Malformed);
     }
 
+    [Test]
+    public async Task The_compressed_body_is_read_into_the_budget_and_waits_for_room_there()
+    {
+        // Read before a decode slot is taken, the body must be counted in -max-batch-memory, not beside it.
+        var pool = new BufferPool();
+        var decoder = new GzipBatchDecoder(pool, 1 << 20, maxBatchMemory: 4 << 20, memoryWait: TimeSpan.FromMilliseconds(100));
+        byte[] body = ProxyClient.Gzip(ProxyClient.Lines("budget", 2000));
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(body);
+        await pipe.Writer.CompleteAsync();
+
+        var pending = await decoder.ReadAsync(pipe.Reader, body.Length, CancellationToken.None);
+        await Assert.That(pending.Status).IsEqualTo(DecodeStatus.Ok);
+        await Assert.That(pool.InUseBytes).IsGreaterThanOrEqualTo(body.Length);
+
+        // With the budget taken, the next body waits for its deadline, then gives up holding nothing.
+        await Assert.That(pool.TryReserve((4 << 20) - pool.InUseBytes, 4 << 20)).IsTrue();
+        long held = pool.InUseBytes;
+        var second = new Pipe();
+        await second.Writer.WriteAsync(body);
+        await second.Writer.CompleteAsync();
+        var refused = await decoder.ReadAsync(second.Reader, body.Length, CancellationToken.None);
+        await Assert.That(refused.Status).IsEqualTo(DecodeStatus.NoMemory);
+        await Assert.That(pool.InUseBytes).IsEqualTo(held);
+
+        var decoded = await decoder.InflateAsync(pending, CancellationToken.None);
+        await Assert.That(decoded.Status).IsEqualTo(DecodeStatus.Ok);
+        await Assert.That(Encoding.ASCII.GetString(decoded.Buffer, 0, decoded.Length)).IsEqualTo(ProxyClient.Lines("budget", 2000));
+        decoded.ReturnBuffer();
+    }
+
     private static Task<DecodedBatch> DecodeAsync(byte[] body, int chunk, long limit) =>
         DecodeAsync(new GzipBatchDecoder(new BufferPool(), limit), body, chunk);
 
