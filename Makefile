@@ -29,7 +29,7 @@ consul:
 
 # Debian packages the tests use: Prometheus' own parser checks /metrics; a real carbon-cache (and whisper-fetch)
 # checks the line grammar. The package's own carbon-cache service is not started (no systemd in CI).
-TEST_PACKAGES := python3-prometheus-client graphite-carbon carbon-c-relay man-db tmux prometheus iptables
+TEST_PACKAGES := python3-prometheus-client graphite-carbon carbon-c-relay man-db tmux prometheus iptables nghttp2-client curl
 test-deps:
 	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES); }
 
