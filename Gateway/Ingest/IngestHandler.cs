@@ -69,8 +69,9 @@ internal sealed partial class IngestHandler(
             await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"request body over {options.MaxBodySize} bytes (-max-body-size)\n", close: true);
             return;
         }
-        // A tenant whose bucket is empty is refused before its body is read: flooding past a quota costs no inflating.
-        if (tenant.Bucket.IsSpent(out var spentFor))
+        // A batch its tenant's bucket cannot cover, on its points guessed from its size, is refused before its body
+        // is read: flooding past a quota costs no inflating. The guess stays reserved until the batch is counted.
+        if (!QuotaClaim.TryOpen(tenant, context.Request.ContentLength, out var quota, out var spentFor))
         {
             await RefuseOverQuotaAsync(context, tenant, spentFor);
             return;
@@ -84,27 +85,30 @@ internal sealed partial class IngestHandler(
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+            quota.Release();
             return;
         }
         if (!shared)
         {
+            quota.Release();
             await RefuseAsync(context, tenant, StatusCodes.Status503ServiceUnavailable, $"tenant {keyName} has {tenant.Share.Capacity} batches in flight for {options.QueueWait.TotalSeconds:0.###}s (-tenant-max-inflight)\n");
             return;
         }
         bool handedOver = false;
         try
         {
-            handedOver = await IngestSharedAsync(context, tenant);
+            handedOver = await IngestSharedAsync(context, tenant, quota);
         }
         finally
         {
             if (!handedOver)
                 tenant.Share.Release();
+            quota.Release(); // nothing once the batch was charged
         }
     }
 
     /// <summary>The batch, read, checked and queued under the tenant's share. True once the share went with the batch.</summary>
-    private async Task<bool> IngestSharedAsync(HttpContext context, Tenant tenant)
+    private async Task<bool> IngestSharedAsync(HttpContext context, Tenant tenant, QuotaClaim quota)
     {
         var request = context.Request;
         string keyName = tenant.Name;
@@ -172,7 +176,7 @@ internal sealed partial class IngestHandler(
             await RefuseAsync(context, tenant, StatusCodes.Status413PayloadTooLarge, $"batch over {options.MaxBatchSize} bytes with the key prefix (-max-batch-size)\n");
             return false;
         }
-        if (!tenant.Bucket.TryTake(parsed.Valid, out var retryAfter))
+        if (!quota.TryCharge(parsed.Valid, decoded.CompressedLength, out var retryAfter))
         {
             lines.ReturnTo(buffers);
             await RefuseOverQuotaAsync(context, tenant, retryAfter);
