@@ -29,12 +29,12 @@ public class QuotaCostTests
         await Assert.That(inflatedOnce).IsEqualTo(Encoding.UTF8.GetByteCount(lines));
 
         // 500 points left: more than one (the old check let every batch in to be inflated, then refused it), fewer
-        // than a batch. Ten connections at once, twenty batches each.
+        // than a batch. Ten connections at once, five batches each.
         var statuses = await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
         {
             using var client = gw.Client();
             var seen = new List<int>();
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 5; i++)
             {
                 var reply = await client.SendAsync("/ingest", "key-capped", body);
                 seen.Add(reply.Status);
@@ -44,7 +44,7 @@ public class QuotaCostTests
             return seen;
         }));
         await Assert.That(statuses.SelectMany(s => s).All(s => s == 429)).IsTrue().Because(string.Join(",", statuses.SelectMany(s => s).Distinct()));
-        await Assert.That(tenant.Counters.Refused(429)).IsEqualTo(200);
+        await Assert.That(tenant.Counters.Refused(429)).IsEqualTo(50);
         await Assert.That(tenant.Counters.BytesDecompressed).IsEqualTo(inflatedOnce);
         using var stats = gw.StatsClient();
         await Assert.That(await stats.GetStringAsync("/metrics")).Contains($"polymur_gateway_tenant_bytes_total{{tenant=\"capped\",form=\"decompressed\"}} {inflatedOnce}\n");
@@ -53,6 +53,28 @@ public class QuotaCostTests
         clock.Advance(TimeSpan.FromSeconds(1));
         await Assert.That((await first.SendAsync("/ingest", "key-capped", body)).Status).IsEqualTo(200);
         await Assert.That(tenant.Counters.BytesDecompressed).IsEqualTo(2 * inflatedOnce);
+    }
+
+    [Test]
+    public async Task A_client_that_ignores_retry_after_waits_for_each_429_so_a_flood_is_bounded_by_its_connections()
+    {
+        var clock = new ManualClock(); // still: the bucket stays in debt
+        await using var sink = TcpSink.Start();
+        await using var gw = await TestGateway.StartAsync(sink, o => o with { TenantRateLimit = 100 }, keys: Keys(), tenantClock: clock);
+        using var client = gw.Client();
+        await Assert.That((await client.IngestAsync("key-capped", ProxyClient.Lines("h", 1000))).Status).IsEqualTo(200);
+        // 900 points of debt, and the next batch needs a full bucket (100): 10 s at 100/s. Each request straight after
+        // the last is held a second, then told the rest: a client that comes straight back makes one request a
+        // second, however fast it is.
+        for (int i = 0; i < 3; i++)
+        {
+            var asked = System.Diagnostics.Stopwatch.StartNew();
+            var reply = await client.IngestAsync("key-capped", ProxyClient.Lines("h", 1000));
+            await Assert.That(reply.Status).IsEqualTo(429);
+            await Assert.That(asked.Elapsed).IsGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.95));
+            await Assert.That(reply.RetryAfter).IsEqualTo("9");
+        }
+        await Assert.That(gw.App.Tenants.Get("capped").Counters.Refused(429)).IsEqualTo(3);
     }
 
     [Test]
@@ -106,7 +128,7 @@ public class QuotaCostTests
     }
 
     [Test]
-    public async Task A_rate_too_small_for_the_clock_gets_429_with_an_hour_never_500()
+    public async Task A_rate_too_small_for_the_clock_gets_429_with_at_most_an_hour_never_500()
     {
         // A limit below the minimum cannot come from Consul or the flag any more, but a cluster share divides one;
         // the bucket must still answer.
@@ -119,7 +141,8 @@ public class QuotaCostTests
         {
             var refused = await client.IngestAsync("key-capped", ProxyClient.Lines("t", lines));
             await Assert.That(refused.Status).IsEqualTo(429).Because(refused.Body);
-            await Assert.That(refused.RetryAfter).IsEqualTo("3600");
+            // The longest wait, an hour, less the second the answer was held.
+            await Assert.That(refused.RetryAfter).IsEqualTo("3599");
         }
     }
 

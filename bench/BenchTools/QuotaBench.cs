@@ -62,7 +62,7 @@ internal static partial class QuotaBench
             double dt = (after.At - before.At).TotalSeconds;
             double inflatedPerS = (after.FloodInflated - before.FloodInflated) / dt;
             Console.WriteLine($"quota flood ({FloodConnections} connections of {FloodLines:N0}-line batches, limit {FloodLimit:N0} points/s) beside a polite tenant ({PoliteLines}-line batches, 10/s), gateway on one core:");
-            Console.WriteLine($"  flood: {(after.FloodAccepted - before.FloodAccepted) / dt:N0} points/s accepted, {(after.Flood429 - before.Flood429) / dt:N0} 429/s; {wrkOut.Result.Trim()}");
+            Console.WriteLine($"  flood: {(after.FloodAccepted - before.FloodAccepted) / dt:N0} points/s accepted, {(after.Flood429 - before.Flood429) / dt:N0} 429/s; {wrkOut.Result.Trim().Split('\n')[^1]}");
             Console.WriteLine($"  flood inflated: {inflatedPerS / 1e6:0.0} MB/s = {inflatedPerS * inflateNsPerByte / 1e9 * 100:0.0}% of a core in inflation (libdeflate, {inflateNsPerByte:0.00} ns per inflated byte)");
             Console.WriteLine($"  gateway CPU with the flood: {(after.CpuSeconds - before.CpuSeconds) / dt:0.00} cores");
             Console.WriteLine($"  polite alone:        p50 {alone.P50:0.0} ms, p99 {alone.P99:0.0} ms, {alone.Refused} refused");
