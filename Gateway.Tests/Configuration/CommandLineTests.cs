@@ -157,6 +157,8 @@ public class CommandLineTests
     [Arguments(new[] { "-tenant-limit-scope", "global" }, "-tenant-limit-scope", "POLYMUR_GW_TENANT_LIMIT_SCOPE")]
     [Arguments(new[] { "-tenant-limit-scope", "cluster" }, "-consul-register", "POLYMUR_GW_CONSUL_REGISTER")]
     [Arguments(new[] { "-tenant-rate-limit=-5" }, "-tenant-rate-limit", "POLYMUR_GW_TENANT_RATE_LIMIT")]
+    [Arguments(new[] { "-tenant-rate-limit", "0.0000000000001" }, "-tenant-rate-limit", "POLYMUR_GW_TENANT_RATE_LIMIT")]
+    [Arguments(new[] { "-tenant-rate-limit", "2000000000" }, "-tenant-rate-limit", "POLYMUR_GW_TENANT_RATE_LIMIT")]
     [Arguments(new[] { "-tenant-max-inflight", "0" }, "-tenant-max-inflight", "POLYMUR_GW_TENANT_MAX_INFLIGHT")]
     [Arguments(new[] { "-consul-service", "polymur gateway" }, "-consul-service", "POLYMUR_GW_CONSUL_SERVICE")]
     [Arguments(new[] { "-destinations", "10.0.0.1" }, "-destinations", "POLYMUR_GW_DESTINATIONS")]

@@ -28,8 +28,11 @@ public sealed class TestGateway : IAsyncDisposable
 
     public string HttpsAddress => App.Addresses.First(a => a.StartsWith("https://", StringComparison.Ordinal));
 
-    /// <summary>Dev-mode defaults (key 123, named dev), fast reconnects; <paramref name="configure"/> adjusts the options.</summary>
-    public static async Task<TestGateway> StartAsync(IEnumerable<TcpSink> sinks, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null, ConsulSettings? consul = null)
+    /// <summary>
+    /// Dev-mode defaults (key 123, named dev), fast reconnects; <paramref name="configure"/> adjusts the options.
+    /// <paramref name="tenantClock"/> is the clock of the tenants' token buckets (a <see cref="ManualClock"/> holds them still).
+    /// </summary>
+    public static async Task<TestGateway> StartAsync(IEnumerable<TcpSink> sinks, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null, ConsulSettings? consul = null, TimeProvider? tenantClock = null)
     {
         var options = new GatewayOptions
         {
@@ -60,13 +63,14 @@ public sealed class TestGateway : IAsyncDisposable
             Writers = new WriterOptions { ReconnectInitial = TimeSpan.FromMilliseconds(20), ReconnectMax = TimeSpan.FromMilliseconds(200) },
             DropReportInterval = TimeSpan.FromMilliseconds(200),
             HostName = "test-host.example.com",
+            TenantClock = tenantClock ?? TimeProvider.System,
         });
         await app.StartAsync();
         return new TestGateway(app, logs, stdout);
     }
 
-    public static Task<TestGateway> StartAsync(TcpSink sink, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null, ConsulSettings? consul = null) =>
-        StartAsync([sink], configure, keys, consul);
+    public static Task<TestGateway> StartAsync(TcpSink sink, Func<GatewayOptions, GatewayOptions>? configure = null, IKeyCache? keys = null, ConsulSettings? consul = null, TimeProvider? tenantClock = null) =>
+        StartAsync([sink], configure, keys, consul, tenantClock);
 
     public ProxyClient Client() => new(HttpAddress);
 

@@ -11,6 +11,8 @@ public class TenantLimitTests
     [Arguments("{\"rate\": 0.5}", 0.5, 1)]
     [Arguments(" { \"burst\": 10, \"rate\": 2 } \n", 2, 10)]
     [Arguments("{\"rate\": 0}", 0, 0)]
+    [Arguments("{\"rate\": 0.001}", 0.001, 1)]
+    [Arguments("{\"rate\": 1e9, \"burst\": 1e9}", 1e9, 1e9)]
     public async Task Valid_limits_parse(string json, double rate, double burst)
     {
         await Assert.That(TenantLimit.TryParse(Encoding.UTF8.GetBytes(json), out var limit, out string error)).IsTrue().Because(error);
@@ -28,10 +30,28 @@ public class TenantLimitTests
     [Arguments("{\"rate\": 1e400}")]
     [Arguments("")]
     [Arguments("null")]
+    [Arguments("{\"rate\": 1e-13, \"burst\": 1}")]
+    [Arguments("{\"rate\": 1e-300}")]
+    [Arguments("{\"rate\": 0.0009}")]
+    [Arguments("{\"rate\": 2e9}")]
+    [Arguments("{\"rate\": 0.001, \"burst\": 1e308}")]
+    [Arguments("{\"rate\": 1, \"burst\": 1e10}")]
+    [Arguments("{\"rate\": NaN}")]
+    [Arguments("{\"rate\": \"NaN\"}")]
     public async Task Anything_else_is_an_error_with_a_reason(string json)
     {
         await Assert.That(TenantLimit.TryParse(Encoding.UTF8.GetBytes(json), out _, out string error)).IsFalse();
         await Assert.That(error.Length).IsGreaterThan(0);
+    }
+
+    [Test]
+    public async Task A_value_out_of_range_is_named_with_the_range()
+    {
+        await Assert.That(TenantLimit.TryParse("{\"rate\": 1e-13}"u8, out var limit, out string error)).IsFalse();
+        await Assert.That(error).IsEqualTo($"rate 1E-13 out of range ({TenantLimit.Ranges})");
+        await Assert.That(limit).IsEqualTo(TenantLimit.None);
+        await Assert.That(TenantLimit.TryParse("{\"rate\": 5, \"burst\": 1e308}"u8, out _, out error)).IsFalse();
+        await Assert.That(error).StartsWith("burst 1E+308 out of range");
     }
 
     [Test]

@@ -63,4 +63,61 @@ public class TokenBucketTests
         clock.Advance(TimeSpan.FromSeconds(4.1));
         await Assert.That(bucket.IsSpent(out _)).IsFalse();
     }
+
+    [Test]
+    public async Task A_rate_too_small_for_a_timespan_names_the_longest_wait_instead_of_overflowing()
+    {
+        var clock = new ManualClock();
+        var bucket = new TokenBucket(clock);
+        bucket.Set(rate: 1e-13, burst: 1);
+        await Assert.That(bucket.TryTake(1, out _)).IsTrue();
+        // One point at 1e-13/s is 1e13 s, past TimeSpan.MaxValue: it threw OverflowException (a 500).
+        await Assert.That(bucket.TryTake(1, out var wait)).IsFalse();
+        await Assert.That(wait).IsEqualTo(TokenBucket.MaxWait);
+        await Assert.That(bucket.IsSpent(out wait)).IsTrue();
+        await Assert.That(wait).IsEqualTo(TokenBucket.MaxWait);
+    }
+
+    [Test]
+    public async Task A_reservation_is_charged_the_difference_or_given_back()
+    {
+        var clock = new ManualClock();
+        var bucket = new TokenBucket(clock);
+        bucket.Set(rate: 100, burst: 1000);
+        // Reserved 600 on a guess; the batch had 700: charged 100 more, as the full batch would have passed.
+        await Assert.That(bucket.TryTake(600, out _)).IsTrue();
+        await Assert.That(bucket.TryTake(700, reserved: 600, out _)).IsTrue();
+        // 300 left. A guess of 100 for a batch of 900 that the bucket cannot cover: refused, the 100 given back.
+        await Assert.That(bucket.TryTake(100, out _)).IsTrue();
+        await Assert.That(bucket.TryTake(900, reserved: 100, out var wait)).IsFalse();
+        await Assert.That(wait).IsEqualTo(TimeSpan.FromSeconds(6));
+        // A batch never counted gives its reservation back whole: 300 again.
+        await Assert.That(bucket.TryTake(300, out _)).IsTrue();
+        bucket.Release(300);
+        await Assert.That(bucket.TryTake(300, out _)).IsTrue();
+        await Assert.That(bucket.IsSpent(out _)).IsTrue();
+    }
+
+    [Test]
+    public async Task A_slow_refill_asked_every_millisecond_still_arrives_on_time()
+    {
+        // The slowest rate allowed, the largest burst, the bucket nearly full: a millisecond's refill is 1e-6 of a
+        // point, 8.4 steps of a double at 1e9. Refused a thousand times a second for 1,000 s, the bucket must
+        // still gain its point in 1,000 s: added up one millisecond at a time, it rounded to 0.954 of one.
+        var clock = new ManualClock();
+        var bucket = new TokenBucket(clock);
+        bucket.Set(rate: TenantLimit.MinRate, burst: TenantLimit.MaxBurst);
+        const int full = (int)TenantLimit.MaxBurst;
+        await Assert.That(bucket.TryTake(1, out _)).IsTrue();
+        int passed = 0;
+        for (int ms = 1; ms < 1_000_000; ms++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            if (bucket.TryTake(full, out _))
+                passed++;
+        }
+        await Assert.That(passed).IsEqualTo(0);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Assert.That(bucket.TryTake(full, out _)).IsTrue();
+    }
 }

@@ -95,6 +95,38 @@ public class KeyToolTests
     }
 
     [Test]
+    public async Task Limit_refuses_rates_the_gateway_cannot_use_and_names_the_range()
+    {
+        await using var consul = await ConsulAgent.StartAsync();
+        async Task<string?> StoredAsync()
+        {
+            var response = await consul.Http.GetAsync("v1/kv/polymur/gateway/limits/team-a?raw");
+            return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
+        }
+
+        // Out of range: written as decimals (the tool took 0.0000000000001 and wrote {"rate": 1E-13}) or with an exponent.
+        foreach (var bad in new[] { new[] { "0.0000000000001" }, ["1e-13"], ["0.0009"], ["2000000000"], ["5", "1e308"], ["5", "0.5"] })
+        {
+            var result = await RunAsync(consul, ["limit", "team-a", .. bad]);
+            await Assert.That(result.Code).IsEqualTo(CommandLine.UsageExitCode).Because(string.Join(' ', bad));
+            await Assert.That(result.Err).Contains("out of range (rate: 0 (no limit) or 0.001 to 1e9 points per second; burst: 1 to 1e9 points)").Because(string.Join(' ', bad));
+        }
+        // Not numbers at all.
+        foreach (var bad in new[] { new[] { "NaN" }, ["Infinity"], ["-5"], ["5", "NaN"], ["0x10"] })
+        {
+            var result = await RunAsync(consul, ["limit", "team-a", .. bad]);
+            await Assert.That(result.Code).IsEqualTo(CommandLine.UsageExitCode).Because(string.Join(' ', bad));
+            await Assert.That(result.Err).StartsWith("pgw-key: not a limit: ");
+        }
+        await Assert.That(await StoredAsync()).IsNull();
+
+        // The edges are in range, an exponent is a number.
+        await Assert.That((await RunAsync(consul, "limit", "team-a", "0.001")).Out).IsEqualTo("Set the limit of team-a to 0.001 points/s, burst 1\n");
+        await Assert.That((await RunAsync(consul, "limit", "team-a", "1e9")).Code).IsEqualTo(0);
+        await Assert.That(await StoredAsync()).IsEqualTo("{\"rate\": 1000000000, \"burst\": 1000000000}");
+    }
+
+    [Test]
     public async Task Two_operators_creating_one_name_at_once_cannot_both_win()
     {
         await using var consul = await ConsulAgent.StartAsync();

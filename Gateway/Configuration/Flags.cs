@@ -184,7 +184,7 @@ internal static class Flags
             Help = "In-flight batches one tenant may hold (being read, queued or written); past it that tenant's requests wait up to -queue-wait, then get 503 (empty: -incoming-queue-cap / 4)",
             Apply = (o, v) => o with { TenantMaxInflight = v.Length == 0 ? null : PositiveInt(v) } },
         new() { Name = "tenant-rate-limit", Kind = "float", Default = "0",
-            Help = "Points per second (burst: one second's worth) for tenants with no limit in Consul; over it a batch gets 429 (0: none)",
+            Help = "Points per second (0.001 to 1e9; burst: one second's worth) for tenants with no limit in Consul; over it a batch gets 429 (0: none)",
             Apply = (o, v) => o with { TenantRateLimit = Rate(v) } },
     ];
 
@@ -266,8 +266,10 @@ internal static class Flags
         return p.EndsWith('/') ? p : p + "/";
     }
 
+    // The range a limit in Consul has (TenantLimit.TryCheck): a default the gateway would refuse there is refused here.
     private static double Rate(string v) =>
-        double.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double r) && double.IsFinite(r) ? r : throw new FormatException("not a number of points per second (0 or more)");
+        double.TryParse(v, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double r) && Tenants.TenantLimit.TryCheck(r, null, out _)
+            ? r : throw new FormatException($"not a number of points per second: 0 (none) or {Tenants.TenantLimit.MinRate} to 1e9");
 
     // Consul service names are DNS labels: letters, digits and '-'.
     private static string ServiceName(string v) =>

@@ -20,6 +20,9 @@ public sealed class GatewayAppSettings
 
     internal WriterOptions Writers { get; init; } = new();
 
+    /// <summary>The clock of the tenants' token buckets (tests move their own).</summary>
+    internal TimeProvider TenantClock { get; init; } = TimeProvider.System;
+
     /// <summary>The host name that -metrics-flush series start with (sanitized).</summary>
     public string HostName { get; init; } = Environment.MachineName;
 

@@ -6,8 +6,9 @@ namespace Polymur.Gateway.Tenants;
 
 /// <summary>
 /// Tenant limits from Consul KV (<c>&lt;limits prefix&gt;&lt;name&gt;</c>, see <see cref="TenantLimit"/>), watched
-/// like the keys, so a change applies within a second. A bad value is logged once and its tenant falls back to
-/// -tenant-rate-limit; an outage keeps the limits last read.
+/// like the keys, so a change applies within a second. A value that cannot be used (malformed, or out of
+/// <see cref="TenantLimit.Ranges"/>) is logged once and its tenant keeps the last good limit read for it, or, with
+/// none since the start, -tenant-rate-limit: a typo never lifts a quota. An outage keeps the limits last read.
 /// </summary>
 public sealed partial class ConsulLimitSource : IAsyncDisposable
 {
@@ -17,7 +18,8 @@ public sealed partial class ConsulLimitSource : IAsyncDisposable
     private readonly ILogger<ConsulLimitSource> _log;
     private readonly ConsulWatch<KvEntry> _watch;
     private readonly CancellationTokenSource _stop = new();
-    private readonly HashSet<string> _reported = [];
+    private readonly HashSet<(string, ulong)> _reported = [];
+    private Dictionary<string, TenantLimit> _lastGood = new(StringComparer.Ordinal);
     private bool _failing;
     private Task _loop = Task.CompletedTask;
 
@@ -63,19 +65,26 @@ public sealed partial class ConsulLimitSource : IAsyncDisposable
             _failing = false;
             LogRecovered();
         }
-        var (limits, problems) = Parse(result.Entries, _prefix);
-        foreach (var problem in problems.Where(_reported.Add))
-            LogProblem(problem);
-        _reported.IntersectWith(problems);
+        var (limits, problems) = Parse(result.Entries, _prefix, _lastGood);
+        // Once per value written (its modify index), not once per read: a problem that stays is not logged again.
+        var current = problems.Select(p => (p.Text, p.Version)).ToList();
+        foreach (var (text, _) in current.Where(_reported.Add))
+            LogProblem(text);
+        _reported.IntersectWith(current);
+        _lastGood = limits;
         _tenants.SetLimits(limits);
         return Task.CompletedTask;
     }
 
-    /// <summary>The valid limits under <paramref name="prefix"/>, and a line for each entry that is not one.</summary>
-    public static (Dictionary<string, TenantLimit> Limits, List<string> Problems) Parse(IEnumerable<KvEntry> entries, string prefix)
+    /// <summary>
+    /// The limits under <paramref name="prefix"/>, and a line for each entry that cannot be used. Such an entry keeps
+    /// its tenant's limit in <paramref name="lastGood"/> (what the previous read gave it), or has none, so that the
+    /// default applies. An entry that is gone is gone: its tenant gets the default.
+    /// </summary>
+    public static (Dictionary<string, TenantLimit> Limits, List<LimitProblem> Problems) Parse(IEnumerable<KvEntry> entries, string prefix, IReadOnlyDictionary<string, TenantLimit>? lastGood = null)
     {
         var limits = new Dictionary<string, TenantLimit>(StringComparer.Ordinal);
-        var problems = new List<string>();
+        var problems = new List<LimitProblem>();
         foreach (var entry in entries)
         {
             if (!entry.Key.StartsWith(prefix, StringComparison.Ordinal))
@@ -84,14 +93,31 @@ public sealed partial class ConsulLimitSource : IAsyncDisposable
             if (name.Length == 0)
                 continue; // the folder itself
             if (!KeyNames.IsValid(name))
-                problems.Add($"{entry.Key}: not a key name ({KeyNames.Rule}); ignored");
+            {
+                problems.Add(new(entry.ModifyIndex, $"{entry.Key}: not a key name ({KeyNames.Rule}); ignored"));
+            }
             else if (!TenantLimit.TryParse(entry.Value ?? [], out var limit, out string error))
-                problems.Add($"{entry.Key}: {error}; the tenant gets the default (-tenant-rate-limit)");
+            {
+                if (lastGood is not null && lastGood.TryGetValue(name, out var kept))
+                {
+                    limits[name] = kept;
+                    problems.Add(new(entry.ModifyIndex, $"{entry.Key}: {error}; the tenant keeps its last good limit ({kept})"));
+                }
+                else
+                {
+                    problems.Add(new(entry.ModifyIndex, $"{entry.Key}: {error}; the tenant gets the default (-tenant-rate-limit) until it is fixed"));
+                }
+            }
             else
+            {
                 limits[name] = limit;
+            }
         }
         return (limits, problems);
     }
+
+    /// <summary>One entry that cannot be used, as logged, and the version of it (Consul's modify index).</summary>
+    public readonly record struct LimitProblem(ulong Version, string Text);
 
     private void Fail(string error)
     {

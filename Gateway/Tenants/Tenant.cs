@@ -8,10 +8,11 @@ namespace Polymur.Gateway.Tenants;
 /// </summary>
 public sealed class Tenant
 {
-    internal Tenant(string name, int maxInflight)
+    internal Tenant(string name, int maxInflight, TimeProvider? time = null)
     {
         Name = name;
         Share = new InflightBatches(maxInflight);
+        Bucket = new TokenBucket(time);
     }
 
     public string Name { get; }
@@ -27,7 +28,10 @@ public sealed class Tenant
 
     public RateWindow Rate { get; } = new();
 
-    internal TokenBucket Bucket { get; } = new();
+    internal TokenBucket Bucket { get; }
+
+    /// <summary>Recent points per gzip'd byte: a batch's points guessed before it is read (<see cref="QuotaClaim"/>).</summary>
+    internal PointsPerByte Density { get; } = new();
 
     /// <summary>The limit configured for the tenant, before any division among instances.</summary>
     public TenantLimit Limit { get; internal set; } = TenantLimit.None;

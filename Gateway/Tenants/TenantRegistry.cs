@@ -17,15 +17,18 @@ public sealed partial class TenantRegistry : IAsyncDisposable
     private readonly TenantOptions _options;
     private readonly IKeyCache _keys;
     private readonly ILogger<TenantRegistry> _log;
+    private readonly TimeProvider _time;
     private readonly Lock _refresh = new();
     private readonly CancellationTokenSource _stop = new();
     private IReadOnlyDictionary<string, TenantLimit> _limits = new Dictionary<string, TenantLimit>();
     private int _instances = 1;
     private Task _loop = Task.CompletedTask;
 
-    public TenantRegistry(TenantOptions options, IKeyCache keys, ILogger<TenantRegistry> log)
+    /// <param name="time">The buckets' clock; the system's unless a test moves its own.</param>
+    public TenantRegistry(TenantOptions options, IKeyCache keys, ILogger<TenantRegistry> log, TimeProvider? time = null)
     {
         _options = options;
+        _time = time ?? TimeProvider.System;
         _keys = keys;
         _log = log;
         Refresh(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), sample: false);
@@ -110,7 +113,7 @@ public sealed partial class TenantRegistry : IAsyncDisposable
     {
         lock (_refresh)
         {
-            var tenant = _tenants.GetOrAdd(name, static (n, max) => new Tenant(n, max), _options.MaxInflight);
+            var tenant = _tenants.GetOrAdd(name, static (n, registry) => new Tenant(n, registry._options.MaxInflight, registry._time), this);
             Apply(tenant, Volatile.Read(ref _limits), Instances);
             return tenant;
         }

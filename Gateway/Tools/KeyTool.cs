@@ -138,7 +138,7 @@ internal static class KeyTool
             }
             var value = current.Entries[0].Value ?? [];
             if (!TenantLimit.TryParse(value, out var stored, out string error))
-                return Failed($"{path} holds a bad limit ({error}); the gateway uses the default until it is fixed");
+                return Failed($"{path} holds a bad limit ({error}); the gateway keeps the last good limit it read for {name} (the default if it read none) until it is fixed");
             stdout.WriteLine($"{name}: {stored}");
             return 0;
         }
@@ -168,16 +168,25 @@ internal static class KeyTool
             limit = TenantLimit.None;
             return true;
         }
-        var json = args.Count == 1 ? $"{{\"rate\": {args[0]}}}" : $"{{\"rate\": {args[0]}, \"burst\": {args[1]}}}";
-        if (!args.All(a => double.TryParse(a, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0)
-            || !TenantLimit.TryParse(System.Text.Encoding.UTF8.GetBytes(json), out var parsed, out error))
+        // The gateway's own check (TenantLimit.TryCheck), so the tool never writes a value the gateway would refuse.
+        double? burst = args.Count == 2 && Number(args[1]) is { } b ? b : null;
+        if (Number(args[0]) is not { } rate || rate <= 0 || (args.Count == 2 && burst is null))
         {
             error = $"not a limit: {string.Join(' ', args)} (RATE [BURST]: points per second and points, more than 0; or none, or default)";
             return false;
         }
-        limit = parsed;
+        if (!TenantLimit.TryCheck(rate, burst, out string range))
+        {
+            error = $"not a limit: {string.Join(' ', args)}: {range}";
+            return false;
+        }
+        limit = TenantLimit.Of(rate, burst);
         return true;
     }
+
+    // A plain decimal number (1e3 too), never NaN or Infinity.
+    private static double? Number(string text) =>
+        double.TryParse(text, System.Globalization.NumberStyles.AllowDecimalPoint | System.Globalization.NumberStyles.AllowExponent, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v : null;
 
     /// <summary>128 bits from the operating system's CSPRNG, as 32 lowercase hex characters.</summary>
     public static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(KeyBytes));
@@ -189,7 +198,7 @@ internal static class KeyTool
         ("create", "<name>", "register a new key under <name> (refused if the name exists)"),
         ("regen", "<name>", "replace the key of an existing name"),
         ("delete", "<name>", "unregister <name>"),
-        ("limit", "<name> [RATE [BURST]|none|default]", "show or set a tenant's quota in points/s (burst: points at once, default one second's worth); none: no limit; default: -tenant-rate-limit applies"),
+        ("limit", "<name> [RATE [BURST]|none|default]", "show or set a tenant's quota in points/s, 0.001 to 1e9 (burst: points at once, 1 to 1e9, default one second's worth); none: no limit; default: -tenant-rate-limit applies"),
     ];
 
     /// <summary>Where the key tool finds Consul.</summary>

@@ -21,7 +21,7 @@ internal sealed class TenantParts(TenantRegistry registry, ConsulClient? consul,
 
     public static TenantParts Build(GatewayOptions options, GatewayAppSettings settings, KeyParts keys, ILoggerFactory loggers)
     {
-        var registry = new TenantRegistry(TenantOptions.From(options), keys.Cache, loggers.CreateLogger<TenantRegistry>());
+        var registry = new TenantRegistry(TenantOptions.From(options), keys.Cache, loggers.CreateLogger<TenantRegistry>(), settings.TenantClock);
         var consul = settings.Consul is { } c && (keys.Consul is not null || options.ConsulRegister) ? new ConsulClient(c) : null;
         var limits = consul is not null && keys.Consul is not null ? new ConsulLimitSource(consul, registry, loggers.CreateLogger<ConsulLimitSource>()) : null;
         return new TenantParts(registry, consul, limits, options, loggers);
