@@ -48,7 +48,7 @@ internal sealed class ClientCertificates(X509Certificate2Collection roots)
     /// <summary>The tenant the certificate names, when it has one CN and chains to a root, valid now; else null.</summary>
     public string? TenantIfVerified(X509Certificate2 certificate, X509Certificate2Collection? intermediates = null)
     {
-        if (SingleCommonName(certificate.SubjectName) is not { Length: > 0 } name)
+        if (SingleCommonName(certificate) is not { Length: > 0 } name)
             return null;
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -78,23 +78,13 @@ internal sealed class ClientCertificates(X509Certificate2Collection roots)
     }
 
     // The one CN of the subject; null when it has none or more than one (also inside a multi-valued RDN, CN=a+CN=b).
-    private static string? SingleCommonName(X500DistinguishedName subject)
+    private static string? SingleCommonName(X509Certificate2 certificate)
     {
-        string? found = null;
         int count = 0;
-        foreach (var rdn in subject.EnumerateRelativeDistinguishedNames())
-        {
-            if (rdn.HasMultipleElements)
-            {
-                count += CommonNamesIn(rdn.RawData);
-                continue;
-            }
-            if (rdn.GetSingleElementType().Value != CommonName)
-                continue;
-            count++;
-            found = rdn.GetSingleElementValue();
-        }
-        return count == 1 ? found : null;
+        foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
+            count += rdn.HasMultipleElements ? CommonNamesIn(rdn.RawData) : rdn.GetSingleElementType().Value == CommonName ? 1 : 0;
+        // With exactly one CN, the simple name is that CN.
+        return count == 1 ? certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false) : null;
     }
 
     private static int CommonNamesIn(ReadOnlyMemory<byte> rdn)
