@@ -9,8 +9,9 @@ namespace Polymur.Gateway.Hosting;
 /// configuration: without -cert there is nothing to reload, and the gateway carries on. SIGUSR1 and SIGUSR2 end a
 /// .NET process by default (exit 138 and 140, nothing drained); they are taken and ignored. SIGPIPE is already
 /// ignored by the .NET runtime (a closed socket is an EPIPE error). SIGTERM and SIGINT stay the host's: drain, exit.
-/// The handlers run on a thread-pool thread .NET hands the signal to; they only count, set a flag, and log at
-/// most once per 10 s for each signal, so a storm of signals neither blocks nor floods anything.
+/// The handlers run on a thread-pool thread .NET hands the signal to; they only count, set a flag and wake the
+/// reload thread, which also writes their log line (at most one per 10 s for each), so a storm of signals neither
+/// blocks nor floods anything.
 /// </summary>
 internal sealed partial class ProcessSignals : IDisposable
 {
@@ -49,15 +50,16 @@ internal sealed partial class ProcessSignals : IDisposable
         Interlocked.Increment(ref _hangups);
         _reload.Request();
         if (_hangupLog.TryEnter(out long held))
-            LogHangup(_reload.What, held);
+            _reload.Post(() => LogHangup(_reload.What, held));
     }
 
     private void OnIgnored(PosixSignalContext context)
     {
         context.Cancel = true;
         Interlocked.Increment(ref _ignored);
+        string name = (int)context.Signal == SIGUSR1 ? "SIGUSR1" : "SIGUSR2";
         if (_ignoredLog.TryEnter(out long held))
-            LogIgnored((int)context.Signal == SIGUSR1 ? "SIGUSR1" : "SIGUSR2", held);
+            _reload.Post(() => LogIgnored(name, held));
     }
 
     public void Dispose()

@@ -16,6 +16,7 @@ internal sealed partial class ReloadLoop : IAsyncDisposable
     private readonly AutoResetEvent _wake = new(false);
     private readonly LogLimiter _errors = new(TimeSpan.FromSeconds(10));
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Action> _posted = new();
     private int _requested;
     private long _requests, _passes;
     private volatile bool _stopping;
@@ -45,6 +46,17 @@ internal sealed partial class ReloadLoop : IAsyncDisposable
         _wake.Set();
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> (a log line) on the loop's thread, so a signal handler never waits on the log.
+    /// Callers rate-limit; past 16 waiting (the thread stuck in a read) more are dropped.
+    /// </summary>
+    public void Post(Action work)
+    {
+        if (_posted.Count < 16)
+            _posted.Enqueue(work);
+        _wake.Set();
+    }
+
     public void Start()
     {
         if (_thread is not null)
@@ -63,27 +75,32 @@ internal sealed partial class ReloadLoop : IAsyncDisposable
                 _wake.WaitOne(_parts.Count == 0 ? Timeout.InfiniteTimeSpan : _interval);
                 if (_stopping)
                     break;
+                while (_posted.TryDequeue(out var work))
+                    Run(work, "a log line");
                 bool forced = Interlocked.Exchange(ref _requested, 0) == 1;
                 if (forced)
                     Interlocked.Increment(ref _passes);
                 foreach (var part in _parts)
-                {
-                    try
-                    {
-                        part.Reload(forced);
-                    }
-                    catch (Exception e)
-                    {
-                        // A part's own bad reads are its to count and log; this is a bug, kept from ending the loop.
-                        if (_errors.TryEnter(out long held))
-                            LogFailed(part.What, e.GetType().Name, e.Message, held);
-                    }
-                }
+                    Run(() => part.Reload(forced), part.What);
             }
         }
         finally
         {
             _done.TrySetResult();
+        }
+    }
+
+    private void Run(Action work, string what)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            // A part's own bad reads are its to count and log; this is a bug, kept from ending the loop.
+            if (_errors.TryEnter(out long held))
+                LogFailed(what, e.GetType().Name, e.Message, held);
         }
     }
 
