@@ -9,9 +9,6 @@ namespace Polymur.Gateway.Configuration;
 /// </summary>
 public sealed class SecretToken
 {
-    // A token is tens of bytes; anything near this is not one.
-    private const int MaxBytes = 64 * 1024;
-
     private readonly byte[] _digest;
 
     private SecretToken(byte[] digest) => _digest = digest;
@@ -19,7 +16,7 @@ public sealed class SecretToken
     /// <summary>Reads the token (surrounding whitespace trimmed, as a file written by echo ends in a newline).</summary>
     public static SecretToken Load(string path)
     {
-        string token = Primitives.BoundedFile.ReadText(path, MaxBytes).Trim();
+        string token = Primitives.BoundedFile.ReadText(path, Primitives.BoundedFile.MaxTokenBytes).Trim();
         if (token.Length < 16)
             throw new FormatException("the token must be at least 16 characters (for example: openssl rand -hex 32)");
         return FromText(token);

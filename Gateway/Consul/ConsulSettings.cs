@@ -50,7 +50,7 @@ public sealed record ConsulSettings(
         {
             try
             {
-                token = NonEmpty(Primitives.BoundedFile.ReadText(tokenFile, 64 * 1024).Trim());
+                token = NonEmpty(Primitives.BoundedFile.ReadText(tokenFile, Primitives.BoundedFile.MaxTokenBytes).Trim());
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

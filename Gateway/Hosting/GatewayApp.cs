@@ -83,9 +83,6 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     internal SpoolSet? Spools => _outputs.Spools;
 
-    /// <summary>The thread SIGHUP and the once-a-second file watch reload on.</summary>
-    internal ReloadLoop Reload => _reload;
-
     /// <summary>The bound stats URL (/stats, /metrics, /healthz, /readyz).</summary>
     public string StatsAddress => _listeners.Urls(ListenerScope.Stats)[0];
 

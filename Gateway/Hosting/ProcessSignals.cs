@@ -9,8 +9,8 @@ namespace Polymur.Gateway.Hosting;
 /// configuration: without -cert there is nothing to reload, and the gateway carries on. SIGUSR1 and SIGUSR2 end a
 /// .NET process by default (exit 138 and 140, nothing drained); they are taken and ignored. SIGPIPE is already
 /// ignored by the .NET runtime (a closed socket is an EPIPE error). SIGTERM and SIGINT stay the host's: drain, exit.
-/// The handlers run on a thread-pool thread .NET hands the signal to; they only count, set a flag and wake the
-/// reload thread, which also writes their log line (at most one per 10 s for each), so a storm of signals neither
+/// The handlers run on a thread-pool thread .NET hands the signal to; they only set a flag and wake the
+/// reload thread, which also writes their log line (at most one per 10 s for SIGHUP, one for SIGUSR1/2), so a storm neither
 /// blocks nor floods anything.
 /// </summary>
 internal sealed partial class ProcessSignals : IDisposable
@@ -23,17 +23,12 @@ internal sealed partial class ProcessSignals : IDisposable
     private readonly LogLimiter _hangupLog = new(TimeSpan.FromSeconds(10));
     private readonly LogLimiter _ignoredLog = new(TimeSpan.FromSeconds(10));
     private readonly List<PosixSignalRegistration> _registrations = [];
-    private long _hangups, _ignored;
 
     public ProcessSignals(ReloadLoop reload, ILogger<ProcessSignals> log)
     {
         _reload = reload;
         _log = log;
     }
-
-    public long Hangups => Interlocked.Read(ref _hangups);
-
-    public long Ignored => Interlocked.Read(ref _ignored);
 
     public void Register()
     {
@@ -47,7 +42,6 @@ internal sealed partial class ProcessSignals : IDisposable
     private void OnHangup(PosixSignalContext context)
     {
         context.Cancel = true; // SIGHUP means "reload", not "hang up and exit"
-        Interlocked.Increment(ref _hangups);
         _reload.Request();
         if (_hangupLog.TryEnter(out long held))
             _reload.Post(() => LogHangup(_reload.What, held));
@@ -56,7 +50,6 @@ internal sealed partial class ProcessSignals : IDisposable
     private void OnIgnored(PosixSignalContext context)
     {
         context.Cancel = true;
-        Interlocked.Increment(ref _ignored);
         string name = (int)context.Signal == SIGUSR1 ? "SIGUSR1" : "SIGUSR2";
         if (_ignoredLog.TryEnter(out long held))
             _reload.Post(() => LogIgnored(name, held));

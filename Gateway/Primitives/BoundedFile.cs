@@ -18,6 +18,9 @@ internal static partial class BoundedFile
     /// <summary>4 MiB: a certificate chain or CA bundle is kilobytes; the system's whole CA bundle is about 200 KiB.</summary>
     public const int MaxBytes = 4 * 1024 * 1024;
 
+    /// <summary>64 KiB for a token file: a token is tens of bytes; anything near this is not one.</summary>
+    public const int MaxTokenBytes = 64 * 1024;
+
     private const int ORdonly = 0, OCloexec = 0x80000, ONonblock = 0x800, AtEmptyPath = 0x1000, ENoent = 2;
     private const uint StatxType = 0x1, StatxSize = 0x200;
 

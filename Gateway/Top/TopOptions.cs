@@ -57,7 +57,7 @@ internal sealed record TopOptions(Uri Stats, string? Token, bool Once)
         {
             try
             {
-                token = Primitives.BoundedFile.ReadText(tokenFile, 64 * 1024).Trim();
+                token = Primitives.BoundedFile.ReadText(tokenFile, Primitives.BoundedFile.MaxTokenBytes).Trim();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
