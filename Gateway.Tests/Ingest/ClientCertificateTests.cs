@@ -14,12 +14,23 @@ public class ClientCertificateTests
         private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         private readonly string _dir = Directory.CreateTempSubdirectory("pgw-ca-").FullName;
 
-        public Authority(string name)
+        /// <param name="parent">Null for a root; else the CA that issues this intermediate.</param>
+        public Authority(string name, Authority? parent = null)
         {
             var request = new CertificateRequest($"CN={name}", _key, HashAlgorithmName.SHA256);
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
             request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-            Certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddYears(1));
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+            var (from, to) = (DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddYears(1));
+            if (parent is null)
+            {
+                Certificate = request.CreateSelfSigned(from, to);
+            }
+            else
+            {
+                using var issued = request.Create(parent.Certificate, from, to.AddDays(-1), RandomNumberGenerator.GetBytes(8));
+                Certificate = issued.CopyWithPrivateKey(_key);
+            }
             PemPath = Path.Combine(_dir, "ca.pem");
             File.WriteAllText(PemPath, Certificate.ExportCertificatePem());
         }
@@ -28,10 +39,14 @@ public class ClientCertificateTests
 
         public string PemPath { get; }
 
-        public X509Certificate2 Issue(string cn, DateTimeOffset? from = null, DateTimeOffset? to = null)
+        /// <summary>Its certificate alone, as a client sends it after its own.</summary>
+        public X509Certificate2 Public => X509CertificateLoader.LoadCertificate(Certificate.RawData);
+
+        /// <param name="subject">The whole subject, when it is not just <c>CN=cn</c>.</param>
+        public X509Certificate2 Issue(string cn, DateTimeOffset? from = null, DateTimeOffset? to = null, X500DistinguishedName? subject = null)
         {
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest($"CN={cn}", key, HashAlgorithmName.SHA256);
+            var request = new CertificateRequest(subject ?? new X500DistinguishedName($"CN={cn}"), key, HashAlgorithmName.SHA256);
             request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
             var serial = RandomNumberGenerator.GetBytes(8);
             using var cert = request.Create(Certificate, from ?? DateTimeOffset.UtcNow.AddDays(-1), to ?? DateTimeOffset.UtcNow.AddDays(10), serial);
@@ -47,10 +62,13 @@ public class ClientCertificateTests
         }
     }
 
-    private static async Task<int> SendAsync(string httpsAddress, X509Certificate2? certificate, string? key)
+    /// <param name="chain">Certificates the client sends after its own (intermediates), as TLS clients do.</param>
+    private static async Task<int> SendAsync(string httpsAddress, X509Certificate2? certificate, string? key, X509Certificate2[]? chain = null)
     {
         var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } };
-        if (certificate is not null)
+        if (certificate is not null && chain is not null)
+            handler.SslOptions.ClientCertificateContext = System.Net.Security.SslStreamCertificateContext.Create(certificate, new X509Certificate2Collection(chain), offline: true);
+        else if (certificate is not null)
             handler.SslOptions.ClientCertificates = [certificate];
         using var http = new HttpClient(handler) { BaseAddress = new Uri(httpsAddress) };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/ingest") { Content = new ByteArrayContent(ProxyClient.Gzip("mtls.a 1 1700000000\n")) };
@@ -64,6 +82,25 @@ public class ClientCertificateTests
         {
             return 0; // the handshake failed
         }
+    }
+
+    // A subject of one RDN holding several attributes (O=x + CN=y), which the string form cannot make.
+    private static X500DistinguishedName MultiValued(params (string Oid, string Value)[] attributes)
+    {
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        using (writer.PushSetOf())
+        {
+            foreach (var (oid, value) in attributes)
+            {
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(oid);
+                    writer.WriteCharacterString(System.Formats.Asn1.UniversalTagNumber.UTF8String, value);
+                }
+            }
+        }
+        return new X500DistinguishedName(writer.Encode());
     }
 
     private static StaticKeyCache Keys() => new(KeySnapshot.From([("acme", "key-acme"), ("beta", "key-beta")]));
@@ -118,6 +155,67 @@ public class ClientCertificateTests
         await Assert.That(await SendAsync(gw.HttpsAddress, beta, null)).IsEqualTo(200);
         await Assert.That(await SendAsync(gw.HttpsAddress, beta, "key-acme")).IsEqualTo(401);
         await Assert.That(gw.App.Tenants.Get("beta").Counters.BatchesAccepted).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task A_subject_with_two_CNs_names_no_tenant()
+    {
+        // Which CN would name the tenant? The old code took the last one: "CN=polite, CN=flood" was flood. Under
+        // require such a certificate ends the handshake, as one that does not verify does (Kestrel asks the check
+        // there); under optional it counts as no certificate, so without a key the answer is 401, and a key decides.
+        using var server = new TestCertificate();
+        using var ca = new Authority("polymur test CA");
+        await using var sink = TcpSink.Start();
+        await using var required = await StartAsync(sink, server, ca, ClientAuth.Require, Keys());
+        await using var optional = await StartAsync(sink, server, ca, ClientAuth.Optional, Keys());
+        using var acmeThenBeta = ca.Issue("", subject: new X500DistinguishedName("CN=acme, CN=beta"));
+        using var betaThenAcme = ca.Issue("", subject: new X500DistinguishedName("CN=beta, CN=acme"));
+        using var plusJoined = ca.Issue("", subject: MultiValued(("2.5.4.10", "acme org"), ("2.5.4.3", "acme"), ("2.5.4.3", "beta")));
+        using var plusOne = ca.Issue("", subject: MultiValued(("2.5.4.10", "acme org"), ("2.5.4.3", "acme")));
+        using var acme = ca.Issue("acme");
+
+        foreach (var two in new[] { acmeThenBeta, betaThenAcme, plusJoined })
+        {
+            await Assert.That(await SendAsync(required.HttpsAddress, two, null)).IsEqualTo(0).Because(two.Subject);
+            await Assert.That(await SendAsync(required.HttpsAddress, two, "key-acme")).IsEqualTo(0).Because(two.Subject);
+            await Assert.That(await SendAsync(optional.HttpsAddress, two, null)).IsEqualTo(401).Because(two.Subject);
+            await Assert.That(await SendAsync(optional.HttpsAddress, two, "key-acme")).IsEqualTo(200).Because(two.Subject);
+        }
+        await Assert.That(await SendAsync(required.HttpsAddress, acme, null)).IsEqualTo(200);
+        // One CN inside a multi-valued RDN (O=acme org + CN=acme) is one CN.
+        await Assert.That(await SendAsync(required.HttpsAddress, plusOne, null)).IsEqualTo(200);
+        await Assert.That(required.App.Tenants.Get("acme").Counters.BatchesAccepted).IsEqualTo(2);
+        await Assert.That(required.App.Tenants.Get("beta").Counters.BatchesAccepted).IsEqualTo(0);
+        await Assert.That(optional.App.Tenants.Get("acme").Counters.BatchesAccepted).IsEqualTo(3);
+        await Assert.That(optional.App.Tenants.Get("beta").Counters.BatchesAccepted).IsEqualTo(0);
+    }
+
+    [Test]
+    [Arguments(ClientAuth.Require)]
+    [Arguments(ClientAuth.Optional)]
+    public async Task A_certificate_from_an_intermediate_the_client_sends_chains_to_a_client_ca_root(ClientAuth mode)
+    {
+        using var server = new TestCertificate();
+        using var root = new Authority("polymur test root");
+        using var intermediate = new Authority("polymur test intermediate", root);
+        using var strangerRoot = new Authority("polymur test root"); // same name, another key
+        using var strangerIntermediate = new Authority("polymur test intermediate", strangerRoot);
+        await using var sink = TcpSink.Start();
+        await using var gw = await StartAsync(sink, server, root, mode, Keys()); // -client-ca: the root alone
+        int refused = mode == ClientAuth.Require ? 0 : 401;
+
+        using var acme = intermediate.Issue("acme");
+        using var sent = intermediate.Public;
+        await Assert.That(await SendAsync(gw.HttpsAddress, acme, null, [sent])).IsEqualTo(200);
+        // Without the intermediate there is no path to the root.
+        await Assert.That(await SendAsync(gw.HttpsAddress, acme, null)).IsEqualTo(refused);
+        // Another root's chain, even with its root sent too: what the client sends is never an anchor.
+        using var foreign = strangerIntermediate.Issue("acme");
+        using var foreignIntermediate = strangerIntermediate.Public;
+        using var foreignRoot = strangerRoot.Public;
+        await Assert.That(await SendAsync(gw.HttpsAddress, foreign, null, [foreignIntermediate])).IsEqualTo(refused);
+        await Assert.That(await SendAsync(gw.HttpsAddress, foreign, null, [foreignIntermediate, foreignRoot])).IsEqualTo(refused);
+        await Assert.That(gw.App.Tenants.Get("acme").Counters.BatchesAccepted).IsEqualTo(1);
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using System.Text;
 using Polymur.Gateway.Keys;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Configuration;
 
@@ -121,10 +122,10 @@ internal static class CommandLine
             return o.CertPath is null
                 ? "-key (POLYMUR_GW_KEY) is set but -cert (POLYMUR_GW_CERT) is not: HTTPS needs both"
                 : "-cert (POLYMUR_GW_CERT) is set but -key (POLYMUR_GW_KEY) is not: HTTPS needs both";
-        if (o.CertPath is not null && !File.Exists(o.CertPath))
-            return $"-cert (POLYMUR_GW_CERT): file not found: {o.CertPath}";
-        if (o.KeyPath is not null && !File.Exists(o.KeyPath))
-            return $"-key (POLYMUR_GW_KEY): file not found: {o.KeyPath}";
+        if (o.CertPath is not null && FileProblem(o.CertPath) is { } cert)
+            return cert == NotFound ? $"-cert (POLYMUR_GW_CERT): file not found: {o.CertPath}" : $"-cert (POLYMUR_GW_CERT) {o.CertPath}: {cert}";
+        if (o.KeyPath is not null && FileProblem(o.KeyPath) is { } key)
+            return key == NotFound ? $"-key (POLYMUR_GW_KEY): file not found: {o.KeyPath}" : $"-key (POLYMUR_GW_KEY) {o.KeyPath}: {key}";
         if (o.HttpsEnabled && o.HttpPort != 0 && o.HttpPort == o.HttpsPort)
             return "-listen-http-port (POLYMUR_GW_LISTEN_HTTP_PORT) and -listen-https-port (POLYMUR_GW_LISTEN_HTTPS_PORT) are the same port";
         if (!o.ApiAddress.IsLoopback && o.ApiToken is null)
@@ -160,18 +161,29 @@ internal static class CommandLine
         return null;
     }
 
-    // Missing, unreadable, or without one PEM certificate in it.
+    private const string NotFound = "file not found";
+
+    // Missing, not a regular file (a FIFO would hang the start, /dev/zero would fill the memory), or too big.
+    private static string? FileProblem(string path)
+    {
+        BoundedFile.TryRead(path, out string error);
+        return error.Length == 0 ? null : error;
+    }
+
+    // Missing, unreadable, not a regular file, or without one PEM certificate in it.
     private static string? PemCertificateProblem(string path)
     {
+        if (BoundedFile.TryRead(path, out string error) is not { } bytes)
+            return error;
         try
         {
             var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
-            certificates.ImportFromPemFile(path);
+            certificates.ImportFromPem(System.Text.Encoding.UTF8.GetString(bytes));
             return certificates.Count == 0 ? "no PEM certificate in it" : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        catch (System.Security.Cryptography.CryptographicException e)
         {
-            return e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : $"not a PEM certificate file: {e.Message}";
+            return $"not a PEM certificate file: {e.Message}";
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class SecretToken
     /// <summary>Reads the token (surrounding whitespace trimmed, as a file written by echo ends in a newline).</summary>
     public static SecretToken Load(string path)
     {
-        string token = File.ReadAllText(path).Trim();
+        string token = Primitives.BoundedFile.ReadText(path, Primitives.BoundedFile.MaxTokenBytes).Trim();
         if (token.Length < 16)
             throw new FormatException("the token must be at least 16 characters (for example: openssl rand -hex 32)");
         return FromText(token);

@@ -153,7 +153,7 @@ public sealed class ConsulClient : IDisposable
     {
         var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2), ConnectTimeout = TimeSpan.FromSeconds(5) };
         if (settings.ClientCertPath is not null)
-            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(settings.ClientCertPath, settings.ClientKeyPath)];
+            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPem(Primitives.BoundedFile.ReadText(settings.ClientCertPath), Primitives.BoundedFile.ReadText(settings.ClientKeyPath!))];
         if (!settings.VerifyTls)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
@@ -161,7 +161,7 @@ public sealed class ConsulClient : IDisposable
         else if (settings.CaCertPath is not null)
         {
             var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(settings.CaCertPath);
+            roots.ImportFromPem(Primitives.BoundedFile.ReadText(settings.CaCertPath));
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
                 if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)

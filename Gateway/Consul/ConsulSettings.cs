@@ -50,7 +50,7 @@ public sealed record ConsulSettings(
         {
             try
             {
-                token = NonEmpty(File.ReadAllText(tokenFile).Trim());
+                token = NonEmpty(Primitives.BoundedFile.ReadText(tokenFile, Primitives.BoundedFile.MaxTokenBytes).Trim());
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -63,8 +63,9 @@ public sealed record ConsulSettings(
         string? key = NonEmpty(getEnv("CONSUL_CLIENT_KEY"));
         foreach (var (name, path) in new[] { ("CONSUL_CACERT", ca), ("CONSUL_CLIENT_CERT", cert), ("CONSUL_CLIENT_KEY", key) })
         {
-            if (path is not null && !File.Exists(path))
-                return Fail($"{name}: file not found: {path}", out error);
+            // Read here as the client will read it: a FIFO or a device is refused now, with its name, not hung on later.
+            if (path is not null && Primitives.BoundedFile.TryRead(path, out string problem) is null)
+                return Fail(problem == "file not found" ? $"{name}: file not found: {path}" : $"{name} {path}: {problem}", out error);
         }
         if ((cert is null) != (key is null))
             return Fail("CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together: set both or neither", out error);

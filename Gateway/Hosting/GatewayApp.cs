@@ -30,12 +30,16 @@ public sealed partial class GatewayApp : IAsyncDisposable
     private readonly KeyParts _keys;
     private readonly TenantParts _tenants;
     private readonly ServingCertificate? _certificate;
+    private readonly ReloadLoop _reload;
+    private readonly ProcessSignals _signals;
     private readonly IngestParts _ingest;
     private readonly TelemetryParts _telemetry;
 
-    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, TelemetryParts telemetry, ServingCertificate? certificate)
+    private GatewayApp(WebApplication web, GatewayOptions options, GatewayAppSettings settings, Listeners listeners, ConnectionLimit connections, OutputParts outputs, KeyParts keys, TenantParts tenants, IngestParts ingest, TelemetryParts telemetry, ServingCertificate? certificate, ReloadLoop reload, ProcessSignals signals)
     {
         _certificate = certificate;
+        _reload = reload;
+        _signals = signals;
         _web = web;
         _options = options;
         _dropReportInterval = settings.DropReportInterval;
@@ -108,7 +112,11 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var ingest = IngestParts.Build(options, outputs, keys, tenants, clientCertificates, loggers);
         var telemetry = TelemetryParts.Build(options, settings, outputs, keys, tenants, ingest, connections, certificate, loggers);
         RequestPipeline.Map(web, options, connections, ingest, outputs, tenants, telemetry, loggers);
-        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, tenants, ingest, telemetry, certificate);
+        // SIGHUP reloads what can be reloaded: the certificate pair under -cert; a routing file would join it here.
+        IReloadable[] reloadable = certificate is null ? [] : [certificate];
+        var reload = new ReloadLoop(reloadable, TimeSpan.FromSeconds(1), loggers.CreateLogger<ReloadLoop>());
+        var signals = new ProcessSignals(reload, loggers.CreateLogger<ProcessSignals>());
+        var app = new GatewayApp(web, options, settings, listeners, connections, outputs, keys, tenants, ingest, telemetry, certificate, reload, signals);
         if (options.DevMode && settings.Keys is null)
             app.LogDevMode();
         return app;
@@ -116,12 +124,14 @@ public sealed partial class GatewayApp : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancel = default)
     {
+        // First, so a SIGHUP during a slow start (Consul, a spool replayed) is a reload, not an exit.
+        _signals.Register();
+        _reload.Start();
         if (ConsulKeys is not null)
             await ConsulKeys.StartAsync();
         await _tenants.StartAsync();
         Destinations.Start(_dropReportInterval);
         await _web.StartAsync(cancel);
-        _certificate?.Start();
         if (_ingest.Plaintext is { } plaintext)
         {
             plaintext.Start();
@@ -155,8 +165,7 @@ public sealed partial class GatewayApp : IAsyncDisposable
             return;
         _stopped = true;
         await _tenants.DeregisterAsync();
-        if (_certificate is not null)
-            await _certificate.DisposeAsync();
+        await _reload.DisposeAsync();
         if (_telemetry.SelfMetrics is not null)
             await _telemetry.SelfMetrics.DisposeAsync();
         if (_telemetry.Summary is not null)
@@ -193,5 +202,6 @@ public sealed partial class GatewayApp : IAsyncDisposable
             await plaintext.DisposeAsync();
         await _web.DisposeAsync();
         await Connections.DisposeAsync();
+        _signals.Dispose(); // last: a SIGHUP during the drain must not end it
     }
 }

@@ -1,43 +1,43 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Hosting;
 
 /// <summary>
 /// The HTTPS listener's certificate, replaced without a restart: on SIGHUP, and when the -cert or -key file
-/// changes. The files are read once a second and compared by content, which sees every way renewal tools
-/// replace them (in place, by rename, by swapping a symlink), and a change is loaded only once it has held
-/// for one more read, so a pair caught half-written is not taken for a bad one. New handshakes get the new pair;
-/// connections already open keep theirs. A pair that cannot be loaded, whose key does not match, or that is
-/// expired or not yet valid, keeps the old one, and is logged once and counted.
+/// changes. The <see cref="ReloadLoop"/> reads the files once a second, on its own thread, and they are compared by
+/// content, which sees every way renewal tools replace them (in place, by rename, by swapping a symlink); a change
+/// is loaded only once it has held for one more read, so a pair caught half-written is not taken for a bad one.
+/// The files are read through <see cref="BoundedFile"/>: a FIFO, a device or a file over 4 MiB is refused, never
+/// waited on or buffered. New handshakes get the new pair; connections already open keep theirs. A pair that
+/// cannot be read or loaded, whose key does not match, or that is expired or not yet valid, keeps the old one,
+/// and is logged once and counted once until the files change.
 /// </summary>
-internal sealed partial class ServingCertificate : IAsyncDisposable
+internal sealed partial class ServingCertificate : IReloadable
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
-
     private readonly string _certPath;
     private readonly string _keyPath;
     private readonly ILogger<ServingCertificate> _log;
-    private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private X509Certificate2 _current;
-    private byte[] _loaded;           // digest of the files the current pair came from
-    private byte[]? _seen;            // digest at the last read, waiting to hold for one more
-    private byte[]? _failed;          // digest of the last pair refused, not tried again until the files change
+    private string _loaded;           // what the current pair came from: the files' digest
+    private string? _seen;            // what the last read found, waiting to hold for one more
+    private string? _failed;          // the last pair (or read error) refused, not counted again until it changes
     private long _reloads, _failures;
     private string? _lastError;
-    private PosixSignalRegistration? _hangup;
-    private Task _loop = Task.CompletedTask;
 
-    /// <summary>Loads the first pair; a bad one here is the caller's start-up error.</summary>
+    /// <summary>Loads the first pair; a bad one here is the caller's start-up error (a CryptographicException).</summary>
     public ServingCertificate(string certPath, string keyPath, ILogger<ServingCertificate> log)
     {
         _certPath = certPath;
         _keyPath = keyPath;
         _log = log;
-        _loaded = Digest() ?? [];
-        _current = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        if (!TryReadFiles(out var cert, out var key, out string error))
+            throw new CryptographicException(error);
+        _loaded = Digest(cert, key);
+        _current = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(cert), Encoding.UTF8.GetString(key));
     }
 
     /// <summary>The pair new handshakes get.</summary>
@@ -49,61 +49,44 @@ internal sealed partial class ServingCertificate : IAsyncDisposable
 
     public string? LastError => Volatile.Read(ref _lastError);
 
-    public void Start()
-    {
-        _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true; // SIGHUP means "reload", not "hang up and exit"
-            _ = Task.Run(() => TryReload("SIGHUP", force: true));
-        });
-        _loop = Task.Run(LoopAsync);
-    }
+    public string What => "the TLS certificate";
 
-    private async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(PollInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-                TryReload("the files changed", force: false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    public void Reload(bool forced) => TryReload(forced ? "SIGHUP" : "the files changed", forced);
 
-    /// <summary>Loads the files if they changed (or when forced); true when a new pair is serving.</summary>
+    /// <summary>Loads the files if they changed (at once when forced); true when a new pair is serving.</summary>
     internal bool TryReload(string why, bool force)
     {
         lock (_gate)
         {
-            var digest = Digest();
-            if (digest is null || digest.AsSpan().SequenceEqual(_loaded))
+            bool read = TryReadFiles(out var cert, out var key, out string error);
+            string found = read ? Digest(cert, key) : "unreadable: " + error;
+            if (found == _loaded)
             {
                 _seen = null;
                 return false;
             }
             if (!force)
             {
-                bool held = _seen is not null && digest.AsSpan().SequenceEqual(_seen);
-                _seen = digest;
-                if (!held || (_failed is not null && digest.AsSpan().SequenceEqual(_failed)))
+                bool held = _seen == found;
+                _seen = found;
+                if (!held || found == _failed)
                     return false;
             }
             _seen = null;
-            if (!TryLoad(out var pair, out string error))
+            X509Certificate2? pair = null;
+            if (!read || !TryLoad(cert, key, out pair, out error))
             {
-                if (_failed is null || !digest.AsSpan().SequenceEqual(_failed))
+                if (found != _failed)
                 {
                     Interlocked.Increment(ref _failures);
                     Volatile.Write(ref _lastError, error);
                     LogRefused(_certPath, _keyPath, why, error, Current.SerialNumber);
                 }
-                _failed = digest;
+                _failed = found;
                 return false;
             }
             var old = Interlocked.Exchange(ref _current, pair!);
-            _loaded = digest;
+            _loaded = found;
             _failed = null;
             Interlocked.Increment(ref _reloads);
             LogReloaded(why, pair!.SerialNumber, pair.NotAfter.ToUniversalTime(), old.SerialNumber);
@@ -111,13 +94,30 @@ internal sealed partial class ServingCertificate : IAsyncDisposable
         }
     }
 
-    private bool TryLoad(out X509Certificate2? pair, out string error)
+    private bool TryReadFiles(out byte[] cert, out byte[] key, out string error)
+    {
+        cert = key = [];
+        if (BoundedFile.TryRead(_certPath, out error) is not { } c)
+        {
+            error = $"-cert {_certPath}: {error}";
+            return false;
+        }
+        if (BoundedFile.TryRead(_keyPath, out error) is not { } k)
+        {
+            error = $"-key {_keyPath}: {error}";
+            return false;
+        }
+        (cert, key) = (c, k);
+        return true;
+    }
+
+    private static bool TryLoad(byte[] cert, byte[] key, out X509Certificate2? pair, out string error)
     {
         pair = null;
         try
         {
-            // CreateFromPemFile also refuses a key that is not the certificate's.
-            var loaded = X509Certificate2.CreateFromPemFile(_certPath, _keyPath);
+            // CreateFromPem also refuses a key that is not the certificate's.
+            var loaded = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(cert), Encoding.UTF8.GetString(key));
             var now = DateTime.UtcNow;
             if (loaded.NotAfter.ToUniversalTime() <= now || loaded.NotBefore.ToUniversalTime() > now)
             {
@@ -129,35 +129,21 @@ internal sealed partial class ServingCertificate : IAsyncDisposable
             error = "";
             return true;
         }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             error = e.Message;
             return false;
         }
     }
 
-    // Both files' bytes, hashed together; null when one cannot be read right now (mid-rename).
-    private byte[]? Digest()
+    // Both files' bytes, hashed together.
+    private static string Digest(byte[] cert, byte[] key)
     {
-        try
-        {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(File.ReadAllBytes(_certPath));
-            hash.AppendData([0]);
-            hash.AppendData(File.ReadAllBytes(_keyPath));
-            return hash.GetHashAndReset();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _hangup?.Dispose();
-        _stop.Cancel();
-        await _loop;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(cert);
+        hash.AppendData([0]);
+        hash.AppendData(key);
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     [LoggerMessage(EventId = 151, Level = LogLevel.Information, Message = "TLS certificate reloaded ({Why}): serial {Serial}, valid until {NotAfter:u}; was {OldSerial}")]

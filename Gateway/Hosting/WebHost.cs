@@ -50,9 +50,10 @@ internal static class WebHost
                         ClientAuth.Optional => ClientCertificateMode.AllowCertificate,
                         _ => ClientCertificateMode.NoCertificate,
                     },
+                    // Checked here, where the chain the TLS stack built holds the intermediates the client sent.
                     // Under require a certificate that does not verify ends the handshake; under optional it is
-                    // let through and counts as none (ClientCertificates.TenantOf verifies it again).
-                    ClientCertificateValidation = (certificate, _, _) => options.ClientAuth != ClientAuth.Require || clientCertificates!.Verify(certificate),
+                    // let through and counts as none (ClientCertificates.TenantOf finds what this check said).
+                    ClientCertificateValidation = (certificate, chain, _) => clientCertificates!.Check(certificate, chain) || options.ClientAuth != ClientAuth.Require,
                     // TLS 1.2 and 1.3 only; ciphers follow the system's OpenSSL policy.
                     SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
                 }), connections);

@@ -57,7 +57,7 @@ internal sealed record TopOptions(Uri Stats, string? Token, bool Once)
         {
             try
             {
-                token = File.ReadAllText(tokenFile).Trim();
+                token = Primitives.BoundedFile.ReadText(tokenFile, Primitives.BoundedFile.MaxTokenBytes).Trim();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -30,7 +30,7 @@ internal sealed record OutputParts(BufferPool Buffers, DestinationSet Destinatio
         if (path is null)
             return null;
         var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
-        roots.ImportFromPemFile(path);
+        roots.ImportFromPem(BoundedFile.ReadText(path));
         return roots;
     }
 }
