@@ -25,7 +25,10 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
     public int Stalled() => _connections.Keys.Count(c => c.IsStalled(PlaintextIntake.StallThreshold));
 
     /// <summary>The bound address, with the real port when 0 was asked for.</summary>
-    public IPEndPoint Endpoint => (IPEndPoint)_socket!.LocalEndPoint!;
+    public IPEndPoint Endpoint => Bound ?? throw new InvalidOperationException("the plaintext listener has not started");
+
+    /// <summary>The bound address once started (kept after the stop), else null.</summary>
+    public IPEndPoint? Bound { get; private set; }
 
     public void Start()
     {
@@ -36,6 +39,7 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
         socket.Bind(new IPEndPoint(options.Address, options.Port));
         socket.Listen(512);
         _socket = socket;
+        Bound = (IPEndPoint)socket.LocalEndPoint!;
         _accepting = AcceptAsync(socket);
     }
 
