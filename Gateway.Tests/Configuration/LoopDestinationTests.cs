@@ -70,7 +70,7 @@ public class LoopDestinationTests
     }
 
     [Test]
-    public async Task The_native_binary_exits_2_with_its_own_plaintext_port_as_a_destination()
+    public async Task The_native_binary_exits_2_with_its_own_plaintext_stats_or_http_port_as_a_destination()
     {
         await Assert.That(File.Exists(GatewayProcess.NativeBinary)).IsTrue().Because("make publish first");
         var ports = Posix.FreePorts(4);
@@ -78,11 +78,14 @@ public class LoopDestinationTests
 
         var (code, _, stderr) = await GatewayProcess.RunAsync(GatewayProcess.NativeBinary, [.. Listening(http, tcp, stats, api), "-destinations", $"127.0.0.1:{tcp}"]);
         var viaStats = await GatewayProcess.RunAsync(GatewayProcess.NativeBinary, [.. Listening(http, tcp, stats, api), "-destinations", $"localhost:{stats}"]);
+        var viaHttp = await GatewayProcess.RunAsync(GatewayProcess.NativeBinary, [.. Listening(http, tcp, stats, api, listenAddr: ""), "-destinations", $"127.0.0.1:{http}"]);
 
         await Assert.That(code).IsEqualTo(2).Because(stderr);
         await Assert.That(stderr).Contains($"127.0.0.1:{tcp} is this gateway's own -listen-tcp-port listener");
         await Assert.That(stderr).DoesNotContain("   at ");
         await Assert.That(viaStats.Code).IsEqualTo(2).Because(viaStats.Stderr);
         await Assert.That(viaStats.Stderr).Contains("own -stat-addr listener");
+        await Assert.That(viaHttp.Code).IsEqualTo(2).Because(viaHttp.Stderr);
+        await Assert.That(viaHttp.Stderr).Contains($"own -listen-http-port listener (*:{http})");
     }
 }
