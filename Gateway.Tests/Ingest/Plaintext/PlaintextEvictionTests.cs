@@ -103,4 +103,45 @@ public class PlaintextEvictionTests
                 socket.Dispose();
         }
     }
+
+    [Test]
+    public async Task When_no_connection_is_idle_the_newcomer_is_closed_and_counted_as_refused()
+    {
+        await using var stalled = new StalledSink();
+        await using var gw = await TestGateway.StartAsync([], o => o with
+        {
+            Destinations = [new Polymur.Gateway.Configuration.DestinationAddress("127.0.0.1", stalled.Port, null)],
+            OutgoingQueueCap = 5000,
+            QueueWait = TimeSpan.FromMilliseconds(100),
+            TcpPort = 0,
+            TcpTenant = "edge",
+            TcpMaxConnections = 1,
+        });
+        var tcp = gw.App.PlaintextCounters!;
+        // The one connection is busy: its lines wait for room the stalled destination never makes.
+        using var busy = await ConnectAsync(gw);
+        var lines = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 200_000).Select(i => $"busy.m{i} 1 1700000000\n")));
+        var sending = busy.SendAsync(lines);
+        await Assert.That(await Poll.UntilAsync(() => gw.App.Plaintext!.Stalled() > 0, TimeSpan.FromSeconds(30))).IsTrue();
+
+        using var newcomer = await ConnectAsync(gw);
+        var closed = Task.Run(async () =>
+        {
+            try
+            {
+                return await newcomer.ReceiveAsync(new byte[16].AsMemory());
+            }
+            catch (SocketException)
+            {
+                return 0;
+            }
+        });
+
+        await Assert.That(await Poll.FinishesAsync(closed, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(tcp.Refused).IsEqualTo(1);
+        await Assert.That(tcp.Evicted).IsEqualTo(0);
+        await Assert.That(gw.App.Plaintext!.Stalled()).IsEqualTo(1);
+        stalled.Resume();
+        _ = sending;
+    }
 }
