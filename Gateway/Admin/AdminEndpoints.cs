@@ -10,7 +10,8 @@ namespace Polymur.Gateway.Admin;
 /// <c>GET /destinations</c>, <c>putdest d</c> is <c>POST /destinations</c> with <c>{"address":"d"}</c>,
 /// <c>deldest d</c> is <c>DELETE /destinations/d</c>.
 /// </summary>
-internal sealed class AdminEndpoints(DestinationSet destinations, TimeSpan removalDrain)
+/// <param name="ownListeners">Every address the gateway listens on now: a destination among them is a loop, refused (400).</param>
+internal sealed class AdminEndpoints(DestinationSet destinations, TimeSpan removalDrain, Func<IReadOnlyList<OwnListener>> ownListeners)
 {
     private const int MaxBodyBytes = 4096;
 
@@ -50,6 +51,11 @@ internal sealed class AdminEndpoints(DestinationSet destinations, TimeSpan remov
         if (!DestinationAddress.TryParse(request.Address, out var address, out string error))
         {
             await ErrorAsync(context, 400, error);
+            return;
+        }
+        if (await LoopCheck.ProblemAsync(address!, ownListeners(), context.RequestAborted) is { } loop)
+        {
+            await ErrorAsync(context, 400, loop);
             return;
         }
         if (!destinations.TryAdd(address!, out var destination))

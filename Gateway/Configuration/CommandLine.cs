@@ -158,6 +158,13 @@ internal static class CommandLine
             return $"-destination-ca (POLYMUR_GW_DESTINATION_CA) {o.DestinationCaPath}: {ca}";
         if (o.TenantLimitScope == LimitScope.Cluster && !o.ConsulRegister)
             return "-tenant-limit-scope (POLYMUR_GW_TENANT_LIMIT_SCOPE) cluster counts the gateways registered in Consul: set -consul-register (POLYMUR_GW_CONSUL_REGISTER) too";
+        var own = LoopCheck.Configured(o);
+        foreach (var destination in o.Destinations)
+        {
+            // Synchronous at start: a name's lookup is bounded by LoopCheck.ResolveTimeout.
+            if (LoopCheck.ProblemAsync(destination, own, CancellationToken.None).GetAwaiter().GetResult() is { } loop)
+                return $"-destinations (POLYMUR_GW_DESTINATIONS) {loop}";
+        }
         return null;
     }
 

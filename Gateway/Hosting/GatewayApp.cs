@@ -111,7 +111,9 @@ public sealed partial class GatewayApp : IAsyncDisposable
         var tenants = TenantParts.Build(options, settings, keys, loggers);
         var ingest = IngestParts.Build(options, outputs, keys, tenants, clientCertificates, loggers);
         var telemetry = TelemetryParts.Build(options, settings, outputs, keys, tenants, ingest, connections, certificate, loggers);
-        RequestPipeline.Map(web, options, connections, ingest, outputs, tenants, telemetry, loggers);
+        IReadOnlyList<OwnListener> OwnListeners() =>
+            [.. listeners.Bound(), .. ingest.Plaintext?.Bound is { } tcp ? [OwnListener.For(tcp.Address, tcp.Port, "-listen-tcp-port")] : Array.Empty<OwnListener>()];
+        RequestPipeline.Map(web, options, OwnListeners, connections, ingest, outputs, tenants, telemetry, loggers);
         // SIGHUP reloads what can be reloaded: the certificate pair under -cert; a routing file would join it here.
         IReloadable[] reloadable = certificate is null ? [] : [certificate];
         var reload = new ReloadLoop(reloadable, TimeSpan.FromSeconds(1), loggers.CreateLogger<ReloadLoop>());

@@ -13,6 +13,15 @@ internal sealed class Listeners
     public IReadOnlyList<string> Urls(ListenerScope scope) =>
         [.. _opened.Where(l => l.Scope == scope).Select(l => $"{l.Scheme}://{Format(l.Options.IPEndPoint!)}")];
 
+    /// <summary>Every bound Kestrel listener, for the loop check (real ports once started).</summary>
+    public IEnumerable<OwnListener> Bound() =>
+        _opened.Where(l => l.Options.IPEndPoint is not null).Select(l => OwnListener.For(l.Options.IPEndPoint!.Address, l.Options.IPEndPoint.Port, l.Scope switch
+        {
+            ListenerScope.Admin => "-api-addr",
+            ListenerScope.Stats => "-stat-addr",
+            _ => l.Scheme == "https" ? "-listen-https-port" : "-listen-http-port",
+        }));
+
     /// <param name="limit">Connection middleware that runs first, before any TLS handshake.</param>
     public void Open(KestrelServerOptions kestrel, ListenerScope scope, string host, int port, HttpProtocols protocols, Action<ListenOptions>? https = null, ConnectionLimit? limit = null)
     {

@@ -107,10 +107,11 @@ public static class PrometheusText
             w.Family("polymur_gateway_tcp_connections_total", "counter", "Plaintext connections, by what became of them at accept.")
                 .Sample(tcp.Accepted, ("result", "accepted"))
                 .Sample(tcp.Refused, ("result", "refused"));
+            w.Family("polymur_gateway_tcp_evicted_total", "counter", "Idle plaintext connections closed to make room for a new one at -tcp-max-connections.").Sample(tcp.Evicted);
             w.Family("polymur_gateway_tcp_idle_closed_total", "counter", "Plaintext connections closed after -tcp-idle-timeout.").Sample(tcp.IdleClosed);
             w.Family("polymur_gateway_tcp_stalls_total", "counter", "Times a plaintext connection stopped reading (over 20 ms) because the gateway could not take its lines; counted when it reads again.").Sample(tcp.Stalls);
             w.Family("polymur_gateway_tcp_stalled_seconds_total", "counter", "Time plaintext connections spent not reading, summed over connections.").Sample(tcp.StalledSeconds);
-            w.Family("polymur_gateway_tcp_partial_lines_dropped_total", "counter", "Unfinished last lines of reset connections or of connections cut by the stop.").Sample(tcp.PartialLinesDropped);
+            w.Family("polymur_gateway_tcp_partial_lines_dropped_total", "counter", "Unfinished last lines (no LF) dropped when their connection ended (closed, idle, evicted, reset or stopped), as carbon does.").Sample(tcp.PartialLinesDropped);
             w.Family("polymur_gateway_tcp_lines_lost_at_stop_total", "counter", "Lines read but not queued within -drain-timeout of the stop.").Sample(tcp.LinesLostAtStop);
         }
         w.Family("polymur_gateway_buffer_pool_retained_bytes", "gauge", "Batch buffers kept for reuse.").Sample(s.Buffers.RetainedBytes);

@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-
 namespace Polymur.Gateway.Top;
 
 /// <summary>
@@ -18,29 +16,32 @@ internal static class TopCommand
             Console.Error.Write($"polymur-gateway top: {error}\n{TopOptions.Usage}");
             return 2;
         }
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
-        if (options.Token is not null)
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        using var reader = new StatsReader(options.Stats, options.Token);
         string source = options.Stats.Authority;
         if (options.Once || Console.IsOutputRedirected)
         {
             try
             {
-                var first = await SampleAsync(http, options.Stats);
+                var first = await reader.ReadAsync();
+                if (first.Empty)
+                {
+                    Console.Error.WriteLine($"polymur-gateway top: {options.Stats}: none of the sections top shows is there ({string.Join(", ", first.Missing)}): is -stat-addr a polymur-gateway's stats listener?");
+                    return 1;
+                }
                 await Task.Delay(1000);
-                Console.Out.Write(TopScreen.Plain(first, await SampleAsync(http, options.Stats), source));
+                Console.Out.Write(TopScreen.Plain(first, await reader.ReadAsync(), source));
                 return 0;
             }
-            catch (Exception e) when (NoAnswer(e))
+            catch (StatsUnreadableException e)
             {
                 Console.Error.WriteLine($"polymur-gateway top: {options.Stats}: {e.Message}");
                 return 1;
             }
         }
-        return await LiveAsync(http, options.Stats, source);
+        return await LiveAsync(reader, options.Stats, source);
     }
 
-    private static async Task<int> LiveAsync(HttpClient http, Uri stats, string source)
+    private static async Task<int> LiveAsync(StatsReader reader, Uri stats, string source)
     {
         var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -57,11 +58,11 @@ internal static class TopCommand
                 string[] screen;
                 try
                 {
-                    var now = await SampleAsync(http, stats);
+                    var now = await reader.ReadAsync();
                     screen = previous is null ? ["polymur-gateway " + source, "", "reading..."] : [.. TopScreen.Render(previous, now, source, Console.WindowWidth, Console.WindowHeight)];
                     previous = now;
                 }
-                catch (Exception e) when (NoAnswer(e))
+                catch (StatsUnreadableException e)
                 {
                     screen = ["polymur-gateway " + source, "", $"no answer from {stats}: {e.Message}", "trying again every second; q quits"];
                     previous = null;
@@ -110,15 +111,4 @@ internal static class TopCommand
         return stop.IsCancellationRequested;
     }
 
-    // What a gateway that is down, slow, or not a gateway looks like from here.
-    private static bool NoAnswer(Exception e) => e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException;
-
-    private static async Task<StatsSample> SampleAsync(HttpClient http, Uri stats)
-    {
-        using var response = await http.GetAsync(stats);
-        if (!response.IsSuccessStatusCode)
-            throw new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}{(response.StatusCode == System.Net.HttpStatusCode.Unauthorized ? " (-api-token-file)" : "")}");
-        byte[] body = await response.Content.ReadAsByteArrayAsync();
-        return StatsSample.Parse(body, DateTime.UtcNow);
-    }
 }

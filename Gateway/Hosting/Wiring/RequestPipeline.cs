@@ -10,7 +10,7 @@ namespace Polymur.Gateway.Hosting.Wiring;
 /// </summary>
 internal static class RequestPipeline
 {
-    public static void Map(WebApplication web, GatewayOptions options, ConnectionLimit connections, IngestParts ingest, OutputParts outputs, TenantParts tenants, TelemetryParts telemetry, ILoggerFactory loggers)
+    public static void Map(WebApplication web, GatewayOptions options, Func<IReadOnlyList<OwnListener>> ownListeners, ConnectionLimit connections, IngestParts ingest, OutputParts outputs, TenantParts tenants, TelemetryParts telemetry, ILoggerFactory loggers)
     {
         web.Use(connections.TrackRequest);
         web.Use(new UnhandledErrors(loggers.CreateLogger<UnhandledErrors>()).Enforce);
@@ -22,7 +22,7 @@ internal static class RequestPipeline
         ingestRoutes.Map("/ping", ingest.Handler.PingAsync);
         ingestRoutes.Map("/ingest", ingest.Handler.IngestAsync);
         var admin = On(web, ListenerScope.Admin);
-        new AdminEndpoints(outputs.Destinations, options.DrainTimeout).Map(admin);
+        new AdminEndpoints(outputs.Destinations, options.DrainTimeout, ownListeners).Map(admin);
         new TenantEndpoints(tenants.Registry).Map(admin);
         new StatsEndpoints(telemetry.Stats, telemetry.Readiness).Map(On(web, ListenerScope.Stats));
     }

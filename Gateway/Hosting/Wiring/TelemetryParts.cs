@@ -21,7 +21,7 @@ internal sealed record TelemetryParts(StatsCollector Stats, Readiness Readiness,
             tenants.Registry,
             () => certificate is null ? null : new TlsStats(certificate.Current.NotAfter.ToUniversalTime(), certificate.Current.SerialNumber, certificate.Reloads, certificate.Failures, certificate.LastError),
             () => ingest.Plaintext is not { Counters: var tcp } plaintext ? null
-                : new PlaintextStats(options.TcpTenant!, tcp.Open, options.TcpMaxConnections, plaintext.Stalled(), tcp.Accepted, tcp.Refused, tcp.IdleClosed, tcp.Stalls, tcp.Stalled.TotalSeconds, tcp.PartialLinesDropped, tcp.LinesLostAtStop));
+                : new PlaintextStats(options.TcpTenant!, tcp.Open, options.TcpMaxConnections, plaintext.Stalled(), tcp.Accepted, tcp.Refused, tcp.IdleClosed, tcp.Stalls, tcp.Stalled.TotalSeconds, tcp.PartialLinesDropped, tcp.LinesLostAtStop, tcp.Evicted));
         var consul = keys.Consul;
         var readiness = new Readiness(consul is null ? null : () => consul.FirstSync.IsCompleted, options.ReadyGrace);
         var selfMetrics = options.MetricsFlushSeconds > 0

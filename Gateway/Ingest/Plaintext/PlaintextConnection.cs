@@ -4,20 +4,27 @@ using Polymur.Gateway.Primitives;
 
 namespace Polymur.Gateway.Ingest.Plaintext;
 
-/// <summary>How a plaintext connection ended, which decides the fate of an unfinished last line.</summary>
+/// <summary>
+/// How a plaintext connection ended. However it ended, an unfinished last line (no LF) is dropped and counted, never
+/// forwarded: it may be cut short (a sender that stopped in the middle of a timestamp would have its cut value
+/// stored). carbon-cache does the same: Twisted's LineOnlyReceiver drops its buffer when the connection is lost.
+/// </summary>
 internal enum ConnectionEnd
 {
-    /// <summary>The sender closed (FIN): its last line is complete even without an LF, and is kept.</summary>
+    /// <summary>The sender closed (FIN).</summary>
     Closed,
 
-    /// <summary>-tcp-idle-timeout passed without a byte: the last line is kept, as at a close.</summary>
+    /// <summary>-tcp-idle-timeout passed without a byte.</summary>
     Idle,
 
-    /// <summary>Reset, or another socket error: an unfinished last line is dropped and counted.</summary>
+    /// <summary>Reset, or another socket error.</summary>
     Reset,
 
-    /// <summary>The gateway is stopping: complete lines are queued, an unfinished one is dropped and counted.</summary>
+    /// <summary>The gateway is stopping: complete lines are queued.</summary>
     Stopping,
+
+    /// <summary>Closed, while idle, to make room for a new connection at -tcp-max-connections.</summary>
+    Evicted,
 }
 
 /// <summary>
@@ -34,6 +41,32 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
     private bool _skipping; // inside a line too long to keep, until its LF
     private int _skippedTooLong;
     private long _handingOverSince; // Stopwatch timestamp while lines are being queued, else 0
+    private long _lastRead = System.Diagnostics.Stopwatch.GetTimestamp();
+    private int _waiting; // 1 while waiting for bytes: the only time it may be evicted
+    private int _evicted;
+
+    // Never disposed: it is cancelled from the accept loop, maybe as the connection ends; it holds no timer.
+    private readonly CancellationTokenSource _evict = new();
+
+    /// <summary>The peer's address, for logs.</summary>
+    public string Peer => _peer?.ToString() ?? "?";
+
+    /// <summary>Waiting for bytes and not evicted: a candidate to make room for a new connection.</summary>
+    public bool IsIdle => Volatile.Read(ref _waiting) == 1 && Volatile.Read(ref _evicted) == 0;
+
+    public bool Evicted => Volatile.Read(ref _evicted) == 1;
+
+    /// <summary>When the last bytes came (or the connection opened), as a Stopwatch timestamp.</summary>
+    public long LastRead => Interlocked.Read(ref _lastRead);
+
+    /// <summary>Closes the connection if it is idle, once; its complete lines are queued, an unfinished one dropped.</summary>
+    public bool TryEvict()
+    {
+        if (!IsIdle || Interlocked.CompareExchange(ref _evicted, 1, 0) != 0)
+            return false;
+        _evict.Cancel();
+        return true;
+    }
 
     /// <summary>Whether the connection has been waiting longer than <paramref name="threshold"/> to queue a read's lines (not reading meanwhile).</summary>
     public bool IsStalled(TimeSpan threshold)
@@ -52,9 +85,9 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
         try
         {
             var end = await ReadAsync(stopping, abort);
-            int complete = end is ConnectionEnd.Closed or ConnectionEnd.Idle ? _filled : CompleteLength();
+            int complete = CompleteLength();
             if (complete < _filled)
-                _counters.AddPartialDropped();
+                intake.DroppedUnfinished(Peer, end);
             if (complete > 0 || _skippedTooLong > 0)
                 await HandOverAsync(complete, abort);
         }
@@ -72,12 +105,13 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
 
     private async Task<ConnectionEnd> ReadAsync(CancellationToken stopping, CancellationToken abort)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping, _evict.Token);
         while (true)
         {
             if (options.IdleTimeout > TimeSpan.Zero)
                 idle.CancelAfter(options.IdleTimeout);
             int read;
+            Volatile.Write(ref _waiting, 1);
             try
             {
                 read = await socket.ReceiveAsync(_buffer.AsMemory(_filled), SocketFlags.None, idle.Token);
@@ -86,6 +120,8 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
             {
                 if (stopping.IsCancellationRequested)
                     return ConnectionEnd.Stopping;
+                if (Evicted)
+                    return ConnectionEnd.Evicted;
                 _counters.AddIdleClosed();
                 return ConnectionEnd.Idle;
             }
@@ -93,11 +129,18 @@ internal sealed class PlaintextConnection(Socket socket, PlaintextIntake intake,
             {
                 return ConnectionEnd.Reset;
             }
+            finally
+            {
+                Volatile.Write(ref _waiting, 0);
+            }
+            Interlocked.Exchange(ref _lastRead, System.Diagnostics.Stopwatch.GetTimestamp());
             if (read == 0)
                 return ConnectionEnd.Closed;
             if (_skipping)
                 read = SkipRestOfLongLine(read);
             _filled += read;
+            if (Evicted)
+                return ConnectionEnd.Evicted; // evicted as these bytes came: their complete lines are queued, as at any end
             if (_filled < _buffer.Length && socket.Available > 0)
                 continue;
             int complete = CompleteLength();

@@ -7,7 +7,7 @@ namespace Polymur.Gateway.Ingest.Plaintext;
 public sealed class PlaintextCounters
 {
     private int _open;
-    private long _accepted, _refused, _idleClosed, _stalls, _stalledTicks, _partialDropped, _linesLostAtStop;
+    private long _accepted, _refused, _idleClosed, _stalls, _stalledTicks, _partialDropped, _linesLostAtStop, _evicted;
 
     public int Open => Volatile.Read(ref _open);
 
@@ -15,6 +15,9 @@ public sealed class PlaintextCounters
 
     /// <summary>Closed at once because -tcp-max-connections were open.</summary>
     public long Refused => Volatile.Read(ref _refused);
+
+    /// <summary>Idle connections closed to make room for a new one at -tcp-max-connections.</summary>
+    public long Evicted => Volatile.Read(ref _evicted);
 
     /// <summary>Closed after -tcp-idle-timeout without a byte.</summary>
     public long IdleClosed => Volatile.Read(ref _idleClosed);
@@ -25,7 +28,7 @@ public sealed class PlaintextCounters
     /// <summary>Time connections spent not reading, summed over connections.</summary>
     public TimeSpan Stalled => TimeSpan.FromTicks(Volatile.Read(ref _stalledTicks));
 
-    /// <summary>Unfinished last lines of connections that were reset, or cut by the gateway's stop.</summary>
+    /// <summary>Unfinished last lines (no LF) of connections that ended, however they ended: dropped, as carbon does.</summary>
     public long PartialLinesDropped => Volatile.Read(ref _partialDropped);
 
     /// <summary>Complete lines read but not yet queued when the stop's drain time ran out.</summary>
@@ -40,6 +43,8 @@ public sealed class PlaintextCounters
     internal void Closed() => Interlocked.Decrement(ref _open);
 
     internal void AddRefused() => Interlocked.Increment(ref _refused);
+
+    internal void AddEvicted() => Interlocked.Increment(ref _evicted);
 
     internal void AddIdleClosed() => Interlocked.Increment(ref _idleClosed);
 

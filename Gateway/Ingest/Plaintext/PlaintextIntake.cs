@@ -28,6 +28,7 @@ internal sealed partial class PlaintextIntake(
 {
     private readonly LogLimiter _stallLog = new(TimeSpan.FromSeconds(10));
     private readonly LogLimiter _stallEndLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogLimiter _unfinishedLog = new(TimeSpan.FromSeconds(10));
 
     /// <summary>
     /// Waiting out a writer that has not run yet is not a stall; past the time the queues grant a slow destination
@@ -39,6 +40,21 @@ internal sealed partial class PlaintextIntake(
     internal static readonly TimeSpan SpoolRetryPause = TimeSpan.FromMilliseconds(200);
 
     public PlaintextCounters Counters => tcp;
+
+    /// <summary>A connection ended in the middle of a line: the line is dropped (it may be cut short), counted and logged.</summary>
+    internal void DroppedUnfinished(string peer, ConnectionEnd end)
+    {
+        tcp.AddPartialDropped();
+        if (_unfinishedLog.TryEnter(out long suppressed))
+            LogUnfinishedDropped(peer, end switch
+            {
+                ConnectionEnd.Closed => "the sender closed",
+                ConnectionEnd.Idle => "it was idle for -tcp-idle-timeout",
+                ConnectionEnd.Evicted => "it was closed to make room (-tcp-max-connections)",
+                ConnectionEnd.Stopping => "the gateway is stopping",
+                _ => "the connection was reset",
+            }, suppressed);
+    }
 
     /// <summary>
     /// Queues <c>raw[..length]</c>, which ends at a line's end, waiting as long as it takes. The caller keeps

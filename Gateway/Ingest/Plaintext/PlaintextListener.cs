@@ -8,7 +8,9 @@ namespace Polymur.Gateway.Ingest.Plaintext;
 
 /// <summary>
 /// -listen-tcp-port: Graphite's plaintext line protocol for trusted senders (collectd, a carbon relay, scripts),
-/// every line attributed to -tcp-tenant. At -tcp-max-connections a new connection is closed at once.
+/// every line attributed to -tcp-tenant. At -tcp-max-connections a new connection evicts the one that has waited
+/// longest for bytes, as the HTTP listeners do (ConnectionLimit), so idle sockets cannot lock senders out; only when
+/// none is waiting (each is queueing lines) is the newcomer closed at once.
 /// </summary>
 internal sealed partial class PlaintextListener(PlaintextIntake intake, PlaintextOptions options, BufferPool buffers, ILogger<PlaintextListener> log) : IAsyncDisposable
 {
@@ -16,6 +18,7 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
     private readonly CancellationTokenSource _abort = new();
     private readonly ConcurrentDictionary<PlaintextConnection, Task> _connections = new();
     private readonly LogLimiter _refusedLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogLimiter _evictedLog = new(TimeSpan.FromSeconds(10));
     private Socket? _socket;
     private Task _accepting = Task.CompletedTask;
 
@@ -25,7 +28,10 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
     public int Stalled() => _connections.Keys.Count(c => c.IsStalled(PlaintextIntake.StallThreshold));
 
     /// <summary>The bound address, with the real port when 0 was asked for.</summary>
-    public IPEndPoint Endpoint => (IPEndPoint)_socket!.LocalEndPoint!;
+    public IPEndPoint Endpoint => Bound ?? throw new InvalidOperationException("the plaintext listener has not started");
+
+    /// <summary>The bound address once started (kept after the stop), else null.</summary>
+    public IPEndPoint? Bound { get; private set; }
 
     public void Start()
     {
@@ -36,6 +42,7 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
         socket.Bind(new IPEndPoint(options.Address, options.Port));
         socket.Listen(512);
         _socket = socket;
+        Bound = (IPEndPoint)socket.LocalEndPoint!;
         _accepting = AcceptAsync(socket);
     }
 
@@ -60,7 +67,7 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
                 await Task.Delay(100);
                 continue;
             }
-            if (Counters.Open >= options.MaxConnections)
+            if (Counters.Open >= options.MaxConnections && !MakeRoom())
             {
                 Counters.AddRefused();
                 if (_refusedLog.TryEnter(out long suppressed))
@@ -71,6 +78,32 @@ internal sealed partial class PlaintextListener(PlaintextIntake intake, Plaintex
             Counters.Opened();
             var connection = new PlaintextConnection(accepted, intake, options, buffers);
             _connections[connection] = RunAsync(connection);
+        }
+    }
+
+    // At the cap: evicts the connection idle the longest, unless evicted ones still closing already make room.
+    // O(open connections), only at the cap.
+    private bool MakeRoom()
+    {
+        if (_connections.Keys.Count(c => !c.Evicted) < options.MaxConnections)
+            return true;
+        while (true)
+        {
+            PlaintextConnection? idlest = null;
+            foreach (var connection in _connections.Keys)
+            {
+                if (connection.IsIdle && (idlest is null || connection.LastRead < idlest.LastRead))
+                    idlest = connection;
+            }
+            if (idlest is null)
+                return false;
+            if (idlest.TryEvict())
+            {
+                Counters.AddEvicted();
+                if (_evictedLog.TryEnter(out long suppressed))
+                    LogEvicted(idlest.Peer, System.Diagnostics.Stopwatch.GetElapsedTime(idlest.LastRead).TotalSeconds, options.MaxConnections, suppressed);
+                return true;
+            }
         }
     }
 

@@ -1,6 +1,9 @@
 namespace Polymur.Gateway.Telemetry;
 
-/// <summary>The plaintext listener (-listen-tcp-port): its connections, and the time they spent not reading.</summary>
+/// <summary>
+/// The plaintext listener (-listen-tcp-port): its connections, and the time they spent not reading. Evicted: idle
+/// connections closed to make room at -tcp-max-connections.
+/// </summary>
 public sealed record PlaintextStats(
     string Tenant,
     int Open,
@@ -12,4 +15,5 @@ public sealed record PlaintextStats(
     long Stalls,
     double StalledSeconds,
     long PartialLinesDropped,
-    long LinesLostAtStop);
+    long LinesLostAtStop,
+    long Evicted = 0);
