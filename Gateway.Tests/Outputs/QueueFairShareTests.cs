@@ -98,8 +98,9 @@ public class QueueFairShareTests
         int politeTaken = 0;
         while (politeTaken < 100 && queue.TryReserve(Of(polite, 1000)))
             politeTaken++;
-        // Up to as many points as the flood holds (plus one batch), never more.
+        // Up to as many points as the flood holds, never more: neither can climb past the other this way.
         await Assert.That(politeTaken).IsEqualTo(50);
+        await Assert.That(queue.TryReserve(Of(polite, 1))).IsFalse();
         await Assert.That(queue.TryReserve(Of(flood, 50_000))).IsFalse();
         await Assert.That(queue.ActiveTenants).IsEqualTo(2);
 
@@ -107,6 +108,33 @@ public class QueueFairShareTests
         queue.Complete(Of(flood, 0), 50_000);
         await Assert.That(queue.TryReserve(Of(flood, 50_000))).IsTrue();
         await Assert.That(queue.Points).IsEqualTo(100_000);
+    }
+
+    [Test]
+    public async Task No_tenant_climbs_past_the_cap_plus_one_batch_whatever_the_mix()
+    {
+        const int cap = 4096, largest = 50_000;
+        var queue = new DestinationQueue(cap);
+        var tenants = Enumerable.Range(0, 4).Select(_ => new InflightBatches(1000)).ToArray();
+        var held = new List<Batch>();
+        var random = new Random(23);
+        long most = 0;
+        for (int step = 0; step < 20_000; step++)
+        {
+            var batch = Of(tenants[random.Next(tenants.Length)], random.Next(2) == 0 ? random.Next(1, 2000) : random.Next(1, largest + 1));
+            if (queue.TryReserve(batch))
+                held.Add(batch);
+            if (held.Count > 0 && random.Next(3) == 0) // the writer finishes one, in any order
+            {
+                int i = random.Next(held.Count);
+                queue.Complete(held[i], held[i].Points);
+                held.RemoveAt(i);
+            }
+            foreach (var tenant in tenants)
+                most = Math.Max(most, queue.ShareOf(Of(tenant, 0)).Points);
+        }
+        await Assert.That(most).IsLessThan(cap + largest);
+        await Assert.That(most).IsGreaterThan(cap); // the cap was passed, by tenants holding less than the others
     }
 
     [Test]

@@ -20,10 +20,11 @@ namespace Polymur.Gateway.Outputs;
 /// <see cref="Batch.Share"/>; lines of no tenant count as one more) is active on the queue while it holds points
 /// there or waits for room. When several are active, each may pin at most an equal part of the bytes
 /// (capacity / active; a lone tenant has all of them), and the bytes stay bounded as before. The points cap is
-/// passed by a tenant that holds fewer points than the active tenants' average: one 50,000-line batch of a
-/// flood fills the 4096-point queue for as long as it takes to write, and a polite tenant's small batches then
-/// still go in, up to as many points as the flood holds. So no tenant holds more than the cap plus one batch,
-/// the bytes never pass their bound plus one batch, and a lone tenant is bounded exactly as before.
+/// passed by a tenant that, with the batch, holds no more points than the other active tenants' average: one
+/// 50,000-line batch of a flood fills the 4096-point queue for as long as it takes to write, and a polite
+/// tenant's small batches then still go in, up to as many points as the flood holds. So no tenant holds more than
+/// the cap plus one batch, the bytes never pass their bound plus one batch, and a lone tenant is bounded exactly
+/// as before.
 /// </para>
 /// </remarks>
 internal sealed class DestinationQueue(int capacityPoints, long capacityBytes = long.MaxValue)
@@ -51,10 +52,10 @@ internal sealed class DestinationQueue(int capacityPoints, long capacityBytes = 
     public int ActiveTenants => Math.Max(Volatile.Read(ref _active), 0);
 
     /// <summary>Whether a batch of no tenant would be refused now (the reservation can still race; a hint).</summary>
-    public bool IsFull => !CanTake(_untenanted);
+    public bool IsFull => !CanTake(_untenanted, 1);
 
     /// <summary>Whether <paramref name="batch"/> would be refused now (the reservation can still race; a hint for waiters).</summary>
-    public bool IsFullFor(Batch batch) => !CanTake(ShareOf(batch));
+    public bool IsFullFor(Batch batch) => !CanTake(ShareOf(batch), batch.Points);
 
     public bool IsEmpty => _batches.IsEmpty;
 
@@ -78,7 +79,7 @@ internal sealed class DestinationQueue(int capacityPoints, long capacityBytes = 
     private bool TryReserve(QueueShare share, int points, int bytes)
     {
         long after = Interlocked.Add(ref _points, points);
-        if (after - points >= capacityPoints && !UnderAverage(share, after - points))
+        if (after - points >= capacityPoints && !FitsUnderOthers(share, points, after - points))
         {
             Interlocked.Add(ref _points, -points);
             return false;
@@ -95,14 +96,21 @@ internal sealed class DestinationQueue(int capacityPoints, long capacityBytes = 
         return false;
     }
 
-    private bool CanTake(QueueShare share) =>
-        Bytes < capacityBytes && WithinByteShare(share) && (Points < capacityPoints || UnderAverage(share, Points));
+    private bool CanTake(QueueShare share, int points) =>
+        Bytes < capacityBytes && WithinByteShare(share) && (Points < capacityPoints || FitsUnderOthers(share, points, Points));
 
     // The active tenants, counting this one if it is not yet.
     private int ActiveWith(QueueShare share) => Math.Max(ActiveTenants + (share.Active ? 0 : 1), 1);
 
-    // Holds fewer points than the active tenants' average, so some other tenant holds more: it may pass the cap.
-    private bool UnderAverage(QueueShare share, long total) => share.Points * ActiveWith(share) < total;
+    // With the batch, the tenant would still hold no more than the other active tenants' average: it may pass the
+    // cap. Never more than the average, so no tenant climbs past another this way and none holds more than the
+    // cap plus one batch; the one holding most gets in only below the cap, as a lone tenant does.
+    private bool FitsUnderOthers(QueueShare share, int points, long total)
+    {
+        int others = ActiveWith(share) - 1;
+        long mine = share.Points;
+        return others > 0 && (mine + points) * others <= total - mine;
+    }
 
     // Pins less than an equal part of the bytes; a lone tenant may pin them all. Read only once there is room.
     private bool WithinByteShare(QueueShare share)

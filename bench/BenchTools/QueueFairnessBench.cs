@@ -14,7 +14,7 @@ internal static class QueueFairnessBench
 {
     private const int FloodConnections = 50, FloodLines = 50_000, PoliteConnections = 2, PoliteBatchesPerSecond = 10, PoliteLines = 1000;
 
-    public static async Task<int> RunAsync(string binary, string consulBinary, double seconds, int sinkBytesPerSecond)
+    public static async Task<int> RunAsync(string binary, string consulBinary, double seconds, int sinkBytesPerSecond, string[] flags)
     {
         int consulPort = FreePort();
         using var consul = StartConsul(consulBinary, consulPort);
@@ -27,7 +27,7 @@ internal static class QueueFairnessBench
         int httpPort = FreePort(), statPort = FreePort();
         using var gateway = Process.Start(new ProcessStartInfo("taskset", ["-c", "0", binary,
             "-listen-addr", "127.0.0.1", "-listen-http-port", httpPort.ToString(), "-api-addr", "127.0.0.1:0",
-            "-stat-addr", $"127.0.0.1:{statPort}", "-destinations", $"127.0.0.1:{sink.Port}", "-summary-interval", "0"])
+            "-stat-addr", $"127.0.0.1:{statPort}", "-destinations", $"127.0.0.1:{sink.Port}", "-summary-interval", "0", .. flags])
         { Environment = { ["CONSUL_HTTP_ADDR"] = $"127.0.0.1:{consulPort}" }, RedirectStandardError = true })!;
         _ = gateway.StandardError.ReadToEndAsync();
         var stats = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{statPort}/") };
@@ -78,7 +78,7 @@ internal static class QueueFairnessBench
         }
 
         double offered = PoliteBatchesPerSecond * PoliteLines, got = politeCounts.Accepted * PoliteLines / elapsed;
-        Console.WriteLine($"fair share at a slow destination ({sinkBytesPerSecond / 1e6:0.#} MB/s), flood with no quota ({FloodConnections} connections, {FloodLines}-line batches), {elapsed:0.0} s, gateway on one core:");
+        Console.WriteLine($"fair share at a slow destination ({sinkBytesPerSecond / 1e6:0.#} MB/s), flood with no quota ({FloodConnections} connections, {FloodLines}-line batches), {elapsed:0.0} s, {(flags.Length == 0 ? "default flags" : string.Join(' ', flags))}, gateway on one core:");
         Console.WriteLine($"  polite: offered {offered:0} points/s, accepted {got:0} points/s ({got / offered:0.0%}); {politeCounts.Accepted} batches answered 200, {politeCounts.Refused} refused; latency p50 {politeCounts.Percentile(0.5):0.0} ms, p99 {politeCounts.Percentile(0.99):0.0} ms");
         Console.WriteLine($"  flood:  accepted {floodAccepted * FloodLines / elapsed:0} points/s ({floodAccepted} batches), {floodRefused} refused");
         Console.WriteLine($"  sink:   {sinkRate / 1e6:0.00} MB/s read");
