@@ -370,6 +370,7 @@ done
 echo
 ratio "hash-route:3" "broadcast:1" "ratio hash-route to 3 / broadcast to 1:        " || true
 ratio "broadcast:1" "broadcast+baseline:1" "ratio this binary / BENCH_BASELINE, broadcast 1:" || true
+ratio "hash-route:3" "hash-route+baseline:3" "ratio this binary / BENCH_BASELINE, hash-route 3:" || true
 ratio "broadcast+prefix:1" "broadcast:1" "ratio -key-prefix / without, broadcast to 1:   " || true
 ratio "broadcast+tls:1" "broadcast:1" "ratio HTTPS h1 / HTTP, broadcast to 1:         " || true
 ratio "broadcast+tls+fresh:1" "broadcast+tls:1" "ratio HTTPS + 20 handshakes/s / without:       " || true

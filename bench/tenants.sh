@@ -34,3 +34,13 @@ for round in $(seq 1 "${BENCH_ROUNDS:-3}"); do
   echo "== quota flood, round $round"
   quota_flood
 done
+
+# Fair share at a slow destination (issue 23, F14): a sink reading BENCH_FAIR_SINK_RATE bytes/s (3 MB/s), a flood
+# with no quota (50 connections of 50,000-line batches), a polite tenant offering 10 x 1000 lines/s on 2
+# connections: what the polite tenant offered and got, and the flood's rate.
+queue_fairness() {
+  echo
+  echo "== fair share at a slow destination"
+  taskset -c 1 "$tools" fair-queue "$bin" "$consul" "$secs" "${BENCH_FAIR_SINK_RATE:-3000000}"
+}
+queue_fairness

@@ -14,10 +14,12 @@ public sealed class CountingSink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private readonly Dictionary<ulong, long> _tally = [];
+    private readonly int _bytesPerSecond;
     private long _lines;
 
-    private CountingSink(int port, int receiveBuffer)
+    private CountingSink(int port, int receiveBuffer, int bytesPerSecond)
     {
+        _bytesPerSecond = bytesPerSecond;
         _listener = new TcpListener(IPAddress.Loopback, port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         if (receiveBuffer > 0)
@@ -32,7 +34,8 @@ public sealed class CountingSink : IAsyncDisposable
     public long Lines => Interlocked.Read(ref _lines);
 
     /// <param name="receiveBuffer">SO_RCVBUF for its connections (0: the kernel's autotuning), which bounds what it discards unread when disposed.</param>
-    public static CountingSink Start(int port = 0, int receiveBuffer = 0) => new(port, receiveBuffer);
+    /// <param name="bytesPerSecond">0 reads as fast as lines arrive; otherwise a slow destination that reads at most this much a second.</param>
+    public static CountingSink Start(int port = 0, int receiveBuffer = 0, int bytesPerSecond = 0) => new(port, receiveBuffer, bytesPerSecond);
 
     /// <summary>How many times each distinct line arrived, by <see cref="Hash"/>.</summary>
     public Dictionary<ulong, long> Tally()
@@ -68,13 +71,18 @@ public sealed class CountingSink : IAsyncDisposable
 
     private async Task Read(Socket socket)
     {
-        var buffer = new byte[256 * 1024];
+        // A slow one reads a tenth of its rate, then pauses 100 ms.
+        var buffer = new byte[_bytesPerSecond > 0 ? Math.Max(_bytesPerSecond / 10, 1) : 256 * 1024];
         var partial = new List<byte>();
         try
         {
             int n;
             while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
+            {
                 Count(buffer.AsSpan(0, n), partial);
+                if (_bytesPerSecond > 0)
+                    await Task.Delay(100, _stop.Token);
+            }
         }
         catch (Exception)
         {

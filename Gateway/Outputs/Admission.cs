@@ -64,12 +64,23 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
                     if (full.Down)
                         return Refuse(full, plan, refused); // waiting cannot help: its spool is its only place
                 }
+                var part = attempt.Part!;
                 var freed = full.Queue.Space.Register();
-                if (!full.Queue.IsFull || full.Down)
+                if (!full.Queue.IsFullFor(part) || full.Down)
                     continue; // room appeared, or it went down (and is no longer waited for): try again
                 // Waiting out the grace, a spool can still take the part; past it, only room in the queue helps.
                 bool spoolLater = !graceOver && full.Spool is not null;
-                if (!await SpaceSignal.WaitAsync(freed, spoolLater ? graceEnd : deadline, cancel) && !spoolLater)
+                bool woken;
+                full.Queue.BeginWait(part); // a waiting tenant is active there: the others' share makes room for it
+                try
+                {
+                    woken = await SpaceSignal.WaitAsync(freed, spoolLater ? graceEnd : deadline, cancel);
+                }
+                finally
+                {
+                    full.Queue.EndWait(part);
+                }
+                if (!woken && !spoolLater)
                     return spoolRefused is { } last ? Refuse(full, plan, last) : AdmissionResult.QueuesFull;
             }
         }
@@ -91,8 +102,8 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
         return refused == SpoolAppend.Full ? AdmissionResult.SpoolFull : AdmissionResult.SpoolFailed;
     }
 
-    /// <summary>What one attempt at the whole plan came to: queued (no blocking destination), or who stopped it.</summary>
-    private readonly record struct Attempt(Destination? Blocking, SpoolAppend? Refused);
+    /// <summary>What one attempt at the whole plan came to: queued (no blocking destination), or who stopped it and with which part.</summary>
+    private readonly record struct Attempt(Destination? Blocking, SpoolAppend? Refused, Batch? Part);
 
     // What TryQueueAll decided for each delivery of a plan.
     private const byte DownOffer = 0, Reserved = 1, ToSpool = 2, Spooled = 3, Done = 4;
@@ -122,7 +133,7 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
             else if (destination.Spool is not null && (graceOver || destination.Counters.SpoolPending > 0))
                 state[i] = ToSpool;
             else
-                return Undo(plan, state, i, new Attempt(destination, null), ref spooled);
+                return Undo(plan, state, i, new Attempt(destination, null, batch), ref spooled);
         }
         for (int i = 0; i < plan.Count; i++)
         {
@@ -130,7 +141,7 @@ public sealed class Admission(InflightBatches inflight, TimeSpan queueWait)
                 continue;
             var result = plan[i].Destination.TrySpool(plan[i].Batch);
             if (result != SpoolAppend.Appended)
-                return Undo(plan, state, plan.Count, new Attempt(plan[i].Destination, result), ref spooled);
+                return Undo(plan, state, plan.Count, new Attempt(plan[i].Destination, result, plan[i].Batch), ref spooled);
             state[i] = Spooled;
         }
         for (int i = 0; i < plan.Count; i++)

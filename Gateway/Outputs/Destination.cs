@@ -126,7 +126,7 @@ public sealed class Destination
                 return;
             }
             Counters.AddSpooled(batch.Points);
-            Queue.Complete(batch.Points);
+            Queue.Complete(batch, batch.Points);
             batch.Release();
         }
     }

@@ -60,14 +60,14 @@ internal sealed partial class DestinationWriter
     // it is acknowledged.
     private void Written(int count)
     {
-        long queueRoom = 0, lines = 0, bytes = 0;
+        long lines = 0, bytes = 0;
         for (int i = 0; i < count; i++)
         {
             var p = _pending[i];
             if (!p.Sent)
             {
                 if (p.Replayed is null)
-                    queueRoom += p.PointsLeft;
+                    _destination.Queue.Complete(p.Batch, p.PointsLeft);
                 p.Batch.Lease();
                 p.Batch.Release();
                 p = p with { Sent = true };
@@ -79,8 +79,6 @@ internal sealed partial class DestinationWriter
         }
         _pending.RemoveRange(0, count);
         _destination.Counters.AddWritten(lines, bytes);
-        if (queueRoom > 0)
-            _destination.Queue.Complete(queueRoom);
     }
 
     // A send failed after the kernel took bytesSent bytes: the writes it took whole join the tail (their lines may
@@ -143,7 +141,7 @@ internal sealed partial class DestinationWriter
         int lines = prefix[..(lastLf + 1)].Count((byte)'\n');
         Delivered(cut, lines, whole: false);
         if (!cut.Sent && cut.Replayed is null)
-            _destination.Queue.Complete(lines);
+            _destination.Queue.Complete(cut.Batch, lines);
         _pending[0] = cut.Advance(lastLf + 1, lines);
     }
 }

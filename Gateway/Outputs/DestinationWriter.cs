@@ -327,7 +327,6 @@ internal sealed partial class DestinationWriter
     {
         if (_destination.Spool is null || _pending.Count == 0)
             return;
-        long queueRoom = 0;
         int kept = 0;
         for (int i = 0; i < _pending.Count; i++)
         {
@@ -337,15 +336,13 @@ internal sealed partial class DestinationWriter
             if (Spooled(p))
             {
                 if (!p.Sent)
-                    queueRoom += p.PointsLeft;
+                    _destination.Queue.Complete(p.Batch, p.PointsLeft);
                 p.Release();
                 continue;
             }
             _pending[kept++] = p;
         }
         _pending.RemoveRange(kept, _pending.Count - kept);
-        if (queueRoom > 0)
-            _destination.Queue.Complete(queueRoom);
     }
 
     private bool Gather(DestinationQueue queue)
@@ -426,13 +423,13 @@ internal sealed partial class DestinationWriter
         var queue = _destination.Queue;
         while (queue.TryDequeue(out var batch))
             _pending.Add(new PendingWrite(batch));
-        long dropped = 0, queueRoom = 0;
+        long dropped = 0;
         foreach (var p in _pending)
         {
             if (p.Replayed is null && !p.Again) // lines sent again as a precaution were counted when first acknowledged
             {
                 if (!p.Sent)
-                    queueRoom += p.PointsLeft;
+                    queue.Complete(p.Batch, p.PointsLeft);
                 if (!Spooled(p))
                     dropped += p.PointsLeft;
             }
@@ -440,7 +437,6 @@ internal sealed partial class DestinationWriter
         }
         _pending.Clear();
         _destination.Counters.AddDropped(_reasonForRest, dropped);
-        queue.Complete(queueRoom);
         return dropped;
     }
 }

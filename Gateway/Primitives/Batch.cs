@@ -18,14 +18,22 @@ public sealed class Batch
     /// <param name="buffer">The lines; the batch now owns it.</param>
     /// <param name="pool">Where the buffer goes back when the last reference and lease are released; null leaves it to the GC.</param>
     /// <param name="onFree">Runs once, when the last reference is released (its lines are delivered or dropped).</param>
-    public Batch(byte[] buffer, int length, int points, BufferPool? pool = null, Action? onFree = null)
+    /// <param name="share">The in-flight share of the tenant that sent the lines; null for lines of no tenant.</param>
+    public Batch(byte[] buffer, int length, int points, BufferPool? pool = null, Action? onFree = null, InflightBatches? share = null)
     {
         _buffer = buffer;
         _pool = pool;
         Length = length;
         Points = points;
         _onFree = onFree;
+        Share = share;
     }
+
+    /// <summary>
+    /// Whose lines these are: the sending tenant's in-flight share, which also names the tenant to the destination
+    /// queues, so that each holds a tenant to its fair part (null: the gateway's own metrics, replayed records).
+    /// </summary>
+    public InflightBatches? Share { get; }
 
     public int Length { get; }
 

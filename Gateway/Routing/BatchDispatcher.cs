@@ -65,7 +65,7 @@ public sealed class BatchDispatcher(IBatchRouter router, DestinationSet destinat
         {
             inflight.Release();
             share.Release();
-        });
+        }, share);
         var plan = new List<Delivery>(destinations.Current.Length);
         router.Plan(batch, index, plan);
         index.ReturnTo(buffers);

@@ -54,7 +54,7 @@ public sealed class HashRouter(RoutingTables tables, BufferPool buffers) : IBatc
             if (parts[i].Points == 0)
                 continue;
             batch.Retain(1);
-            plan.Add(new Delivery(targets[i], new Batch(parts[i].Buffer!, parts[i].Length, parts[i].Points, buffers, batch.Release)));
+            plan.Add(new Delivery(targets[i], new Batch(parts[i].Buffer!, parts[i].Length, parts[i].Points, buffers, batch.Release, batch.Share)));
         }
     }
 

@@ -18,6 +18,7 @@ return args.FirstOrDefault() switch
     "soak" => await Soak.RunAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), long.Parse(args[4]), args.Length > 5 ? args[5] : null),
     "outage" => await OutageBench.RunAsync(args[1], double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), long.Parse(args[3]), args[4]),
     "tenants-scale" => await TenantBench.ScaleAsync(args[1], args[2], int.Parse(args[3])),
+    "fair-queue" => await QueueFairnessBench.RunAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4]), args[5..]),
     "fairness" => await TenantBench.FairnessAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), args[4..]),
     "quota-flood" => await QuotaBench.RunAsync(args[1], args[2], double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
@@ -25,7 +26,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("BenchTools makebatch FILE LINES | makeempty FILE | idle PORT CONNECTIONS | sink COUNTFILE PORT... | tls-sink CERT KEY COUNTFILE PORT... | tcpsend PORT CONNECTIONS SECONDS | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR] | outage BINARY DOWN_SECONDS LINES_PER_S SPOOL_DIR | tenants-scale BINARY CONSUL N | fairness BINARY CONSUL SECONDS [GATEWAY FLAGS...] | quota-flood BINARY CONSUL SECONDS");
+    Console.Error.WriteLine("BenchTools makebatch FILE LINES | makeempty FILE | idle PORT CONNECTIONS | sink COUNTFILE PORT... | tls-sink CERT KEY COUNTFILE PORT... | tcpsend PORT CONNECTIONS SECONDS | inflate FILE SECONDS | inflate-libdeflate FILE SECONDS | soak BINARY CONSUL MINUTES POINTS_PER_S [SPOOL_DIR] | outage BINARY DOWN_SECONDS LINES_PER_S SPOOL_DIR | tenants-scale BINARY CONSUL N | fairness BINARY CONSUL SECONDS [GATEWAY FLAGS...] | quota-flood BINARY CONSUL SECONDS | fair-queue BINARY CONSUL SECONDS SINK_BYTES_PER_S [GATEWAY FLAGS...]");
     return 2;
 }
 
