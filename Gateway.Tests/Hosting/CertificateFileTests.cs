@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Polymur.Gateway.Tests.Support;
@@ -31,17 +29,6 @@ public partial class CertificateFileTests
     private static int Threads(int pid) => Directory.GetDirectories($"/proc/{pid}/task").Length;
 
     private static string SerialOf(TestCertificate cert) => X509Certificate2.CreateFromPem(File.ReadAllText(cert.CertPath)).SerialNumber;
-
-    // The serial a fresh handshake is given.
-    private static async Task<string> ServedSerialAsync(string httpsAddress)
-    {
-        var uri = new Uri(httpsAddress);
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", uri.Port);
-        await using var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
-        await tls.AuthenticateAsClientAsync("127.0.0.1");
-        return new X509Certificate2(tls.RemoteCertificate!).SerialNumber;
-    }
 
     // One answer within 5 s, or 0: a gateway whose thread pool is taken does not answer at all.
     private static async Task<int> StatusAsync(Func<HttpClient, Task<HttpResponseMessage>> send, string address)
@@ -133,7 +120,7 @@ public partial class CertificateFileTests
         Replace(files, next);
         gw.Signal(Posix.SIGHUP);
         string serial = SerialOf(next);
-        await Assert.That(await Poll.UntilAsync(async () => await ServedSerialAsync(https) == serial, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(async () => await ServedCertificate.SerialAsync(https) == serial, TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That(await sink.WaitForAsync(300, TimeSpan.FromSeconds(30))).IsTrue();
         await AssertDrainsAsync(gw);
     }
@@ -168,7 +155,7 @@ public partial class CertificateFileTests
         // The watcher is alive: the good pair is taken by the file watch alone, without a SIGHUP.
         Replace(files, next);
         string serial = SerialOf(next);
-        await Assert.That(await Poll.UntilAsync(async () => await ServedSerialAsync(https) == serial, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(async () => await ServedCertificate.SerialAsync(https) == serial, TimeSpan.FromSeconds(30))).IsTrue();
         await Assert.That(rss.Peak).IsLessThan(200L << 20);
         await AssertDrainsAsync(gw);
     }

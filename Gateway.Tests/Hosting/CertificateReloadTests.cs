@@ -1,5 +1,3 @@
-using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Polymur.Gateway.Tests.Support;
@@ -30,17 +28,6 @@ public class CertificateReloadTests
         File.Move(files.KeyPath + ".new", files.KeyPath, overwrite: true);
     }
 
-    // The serial a fresh handshake is given.
-    private static async Task<string> ServedSerialAsync(string httpsAddress)
-    {
-        var uri = new Uri(httpsAddress);
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", uri.Port);
-        await using var tls = new SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
-        await tls.AuthenticateAsClientAsync("127.0.0.1");
-        return new X509Certificate2(tls.RemoteCertificate!).SerialNumber;
-    }
-
     private static HttpClient Client(string address, bool newConnectionEachTime) => new(new SocketsHttpHandler
     {
         SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
@@ -53,7 +40,7 @@ public class CertificateReloadTests
         using var files = new TestCertificate();
         await using var sink = TcpSink.Start();
         await using var gw = await TestGateway.StartAsync(sink, o => o with { CertPath = files.CertPath, KeyPath = files.KeyPath });
-        string before = await ServedSerialAsync(gw.HttpsAddress);
+        string before = await ServedCertificate.SerialAsync(gw.HttpsAddress);
 
         using var stop = new CancellationTokenSource();
         long ok = 0, failed = 0;
@@ -81,7 +68,7 @@ public class CertificateReloadTests
 
         var next = NewPair();
         Swap(files, next.Cert, next.Key);
-        bool served = await Poll.UntilAsync(async () => await ServedSerialAsync(gw.HttpsAddress) == next.Serial, TimeSpan.FromSeconds(30));
+        bool served = await Poll.UntilAsync(async () => await ServedCertificate.SerialAsync(gw.HttpsAddress) == next.Serial, TimeSpan.FromSeconds(30));
         long okAtReload = Interlocked.Read(ref ok);
         await Assert.That(await Poll.UntilAsync(() => Interlocked.Read(ref ok) >= okAtReload + 11, TimeSpan.FromSeconds(30))).IsTrue();
         stop.Cancel();
@@ -105,7 +92,7 @@ public class CertificateReloadTests
         using var files = new TestCertificate();
         await using var sink = TcpSink.Start();
         await using var gw = await TestGateway.StartAsync(sink, o => o with { CertPath = files.CertPath, KeyPath = files.KeyPath });
-        string serving = await ServedSerialAsync(gw.HttpsAddress);
+        string serving = await ServedCertificate.SerialAsync(gw.HttpsAddress);
         var certificate = gw.App.Certificate!;
 
         var other = NewPair();
@@ -125,7 +112,7 @@ public class CertificateReloadTests
             for (int read = 0; read < 3; read++)
                 await Assert.That(certificate.TryReload("the files changed", force: false)).IsFalse();
             await Assert.That(certificate.Failures).IsEqualTo(i + 1);
-            await Assert.That(await ServedSerialAsync(gw.HttpsAddress)).IsEqualTo(serving);
+            await Assert.That(await ServedCertificate.SerialAsync(gw.HttpsAddress)).IsEqualTo(serving);
         }
         await Assert.That(gw.Logs.Lines.Count(l => l.Contains("not reloaded"))).IsEqualTo(bad.Length);
         await Assert.That(certificate.Reloads).IsEqualTo(0);
@@ -139,7 +126,7 @@ public class CertificateReloadTests
         // A good pair afterwards is taken.
         var good = NewPair();
         Swap(files, good.Cert, good.Key);
-        await Assert.That(await Poll.UntilAsync(async () => await ServedSerialAsync(gw.HttpsAddress) == good.Serial, TimeSpan.FromSeconds(30))).IsTrue();
+        await Assert.That(await Poll.UntilAsync(async () => await ServedCertificate.SerialAsync(gw.HttpsAddress) == good.Serial, TimeSpan.FromSeconds(30))).IsTrue();
     }
 
     [Test]
@@ -158,7 +145,7 @@ public class CertificateReloadTests
         // get there first, and the signal then finds nothing new. What matters is that SIGHUP does not end the
         // process and the new pair serves.
         await Assert.That(await gw.WaitForLogAsync("TLS certificate reloaded (", TimeSpan.FromSeconds(30))).IsTrue();
-        await Assert.That(await ServedSerialAsync(https)).IsEqualTo(next.Serial);
+        await Assert.That(await ServedCertificate.SerialAsync(https)).IsEqualTo(next.Serial);
         await Assert.That(gw.Exited).IsFalse();
     }
 }
