@@ -225,28 +225,42 @@ public class SpoolFaultTests
     {
         // Brotli ran under the spool's lock, so every request for a down destination waited its turn. Now one
         // thread holding the lock (a long fsync, say) does not stop another from compressing: the second append
-        // is done compressing, and only waits to write.
+        // finishes compressing while the lock is held, and only waits to write.
         using var spool = DestinationSpool.Open(NewRoot(), Destination, new SpoolBudget(1 << 30), new SpoolSettings());
         var big = Noisy(1, 200_000);
-        spool.TryAppend(big, 200_000); // the first makes the segment and warms Brotli up
-        var compressing = Stopwatch.StartNew();
         spool.TryAppend(big, 200_000);
-        var alone = compressing.Elapsed;
+        long before = spool.FramesCompressed;
         var locked = typeof(DestinationSpool).GetField("_lock", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(spool)!;
+        // A thread of its own holds the lock: a monitor is released by the thread that took it, not by an await.
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() =>
+        {
+            lock (locked)
+            {
+                held.Set();
+                release.Wait();
+            }
+        });
+        holder.Start();
+        held.Wait();
         Task<SpoolAppend> second;
-        TimeSpan waitedAfterRelease;
-        lock (locked)
+        bool compressedWhileLocked;
+        bool waitedForTheLock;
+        try
         {
             second = Task.Run(() => spool.TryAppend(big, 200_000));
-            // Hold the lock for longer than a compression takes; the append compresses meanwhile.
-            Thread.Sleep(alone * 5 + TimeSpan.FromMilliseconds(200));
-            compressing.Restart();
+            // Polled, not timed: the frame is compressed while the other thread still holds the lock.
+            compressedWhileLocked = await Poll.UntilAsync(() => spool.FramesCompressed > before, TimeSpan.FromSeconds(60));
+            waitedForTheLock = !second.IsCompleted;
         }
-        await second;
-        waitedAfterRelease = compressing.Elapsed;
-        Console.WriteLine($"compress alone {alone.TotalMilliseconds:0} ms; after the lock was released the append took {waitedAfterRelease.TotalMilliseconds:0} ms more");
-
-        await Assert.That(second.Result).IsEqualTo(SpoolAppend.Appended);
-        await Assert.That(waitedAfterRelease).IsLessThan(alone);
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+        await Assert.That(compressedWhileLocked).IsTrue();
+        await Assert.That(waitedForTheLock).IsTrue();
+        await Assert.That(await second).IsEqualTo(SpoolAppend.Appended);
     }
 }

@@ -150,6 +150,11 @@ internal sealed partial class DestinationSpool : IDisposable
     /// Writes the lines as one record; the caller answers 200 only on <see cref="SpoolAppend.Appended"/>. The
     /// lines are compressed before the lock is taken, so appends for one destination compress in parallel.
     /// </summary>
+    private long _framesCompressed;
+
+    /// <summary>Frames compressed so far, counted before the lock is taken (the tests see compression happen outside it).</summary>
+    internal long FramesCompressed => Volatile.Read(ref _framesCompressed);
+
     public SpoolAppend TryAppend(ReadOnlySpan<byte> lines, int points)
     {
         if (Stopwatch.GetTimestamp() < Volatile.Read(ref _failedUntil))
@@ -172,6 +177,7 @@ internal sealed partial class DestinationSpool : IDisposable
         {
             long created = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             int length = SegmentWriter.Frame(lines, points, created, out frame);
+            Interlocked.Increment(ref _framesCompressed);
             lock (_lock)
             {
                 if (_disposed)
